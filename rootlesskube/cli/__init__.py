@@ -1,0 +1,76 @@
+"""The command-line interface: one module per command group, loaded lazily.
+
+`Command` is the base of every (sub)command: it turns plumbum's switch errors
+into our UsageError, so they reach the one error boundary in
+rootlesskube.__main__ (stderr, exit 2) instead of being printed to stdout.
+"""
+
+from __future__ import annotations
+
+from plumbum import cli
+from plumbum.cli.application import ShowCompletion, ShowHelp, ShowHelpAll, ShowVersion
+from plumbum.cli.switches import SwitchError
+
+from .. import __version__
+from ..errors import EXIT_CODES_HELP, UsageError
+
+_PASS_THROUGH = (ShowHelp, ShowHelpAll, ShowVersion, ShowCompletion)
+
+
+class Command(cli.Application):
+    """Base class: usage errors become UsageError with a pointer to --help."""
+
+    def _usage_error(self, exc: Exception) -> UsageError:
+        return UsageError(f"{exc}", hint=f"see '{self.PROGNAME} --help'")
+
+    # plumbum catches SwitchError around these two and prints to stdout;
+    # re-raise as our own error so the CLI boundary reports it on stderr.
+    def _parse_args(self, argv):
+        try:
+            return super()._parse_args(argv)
+        except _PASS_THROUGH:
+            raise
+        except SwitchError as exc:
+            raise self._usage_error(exc) from None
+
+    def _validate_args(self, swfuncs, tailargs):
+        try:
+            return super()._validate_args(swfuncs, tailargs)
+        except _PASS_THROUGH:
+            raise
+        except SwitchError as exc:
+            raise self._usage_error(exc) from None
+
+
+class Group(Command):
+    """A command that only holds subcommands (`ns`, `pss`, `pmm`, ...)."""
+
+    def main(self, *args):
+        if args:
+            raise UsageError(f"unknown subcommand {args[0]!r}", hint=f"see '{self.PROGNAME} --help'")
+        if not self.nested_command:
+            names = ", ".join(sorted(self._subcommands))
+            raise UsageError(f"{self.PROGNAME} needs a subcommand: {names}", hint=f"see '{self.PROGNAME} --help'")
+        return 0
+
+
+class Rootlesskube(Group):
+    PROGNAME = "rootlesskube"
+    VERSION = __version__
+    DESCRIPTION = (
+        "Bootstrap a rootless local Kubernetes environment on rootless Podman, "
+        "and prove that it is rootless."
+    )
+    DESCRIPTION_MORE = "\n".join("/ " + line for line in EXIT_CODES_HELP.splitlines())
+
+    verbose = cli.Flag(["-v", "--verbose"], help="print every external command and full error details")
+
+    def main(self, *args):
+        if self.verbose:
+            import logging
+
+            logging.basicConfig(level=logging.DEBUG, format="%(message)s")
+        return super().main(*args)
+
+
+# One line per command group; the module is imported only when it is used.

@@ -1,0 +1,1 @@
+"""Read-only host facts and checks (the `doctor`)."""

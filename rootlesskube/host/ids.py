@@ -1,0 +1,35 @@
+"""The stable ids of the doctor's checks.
+
+Other commands and host_setup read results by these ids; never rename one.
+Per-module checks are "module.<name>" (module.ip_tables, module.overlay, ...).
+"""
+
+OS = "os"
+USERNS_MAX = "userns.max"
+USERNS_DEBIAN_CLONE = "userns.debian-clone"
+USERNS_APPARMOR = "userns.apparmor"
+CGROUP_V2 = "cgroup.v2"
+CGROUP_DELEGATION = "cgroup.delegation"
+MODULE_PREFIX = "module."
+SUBUID = "subuid"
+SUBGID = "subgid"
+NEWUIDMAP = "newuidmap"
+NEWGIDMAP = "newgidmap"
+DEV_TUN = "dev.tun"
+DEV_FUSE = "dev.fuse"
+NETWORK_HELPER = "network.helper"
+PODMAN = "podman"
+PODMAN_ROOTLESS = "podman.rootless"
+TOOL_PREFIX = "tool."  # tool.kind, tool.minikube, tool.kubectl, tool.make, ...
+SYSCTL_PORT_START = "sysctl.unprivileged-port-start"
+SYSCTL_INOTIFY = "sysctl.inotify"
+SYSCTL_KEYS = "sysctl.keys"
+LIMITS_NOFILE = "limits.nofile"
+LIMITS_NPROC = "limits.nproc"
+IPV6 = "ipv6"
+SESSION_XDG_RUNTIME_DIR = "session.xdg-runtime-dir"
+SESSION_LINGER = "session.linger"
+SESSION_LOGIN = "session.login"
+RESOURCES_CPU = "resources.cpu"
+RESOURCES_MEMORY = "resources.memory"
+RESOURCES_DISK = "resources.disk"

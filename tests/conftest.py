@@ -1,0 +1,63 @@
+"""Shared test fixtures.
+
+- A guard that makes it impossible for a test to start a real cluster tool:
+  kind, minikube and kubectl must resolve to a stand-in (under tests/ or a
+  temporary directory), never to a binary installed on the machine.
+- `cli`: runs the rootlesskube CLI in-process and returns (exit code, stdout, stderr).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from rootlesskube import run as runner
+
+REPO = Path(__file__).resolve().parent.parent
+TESTS = REPO / "tests"
+STANDINS = TESTS / "standins"
+SHARED = Path(os.environ.get("ROOTLESSKUBE_SHARED", REPO.parent / "shared"))
+CONTRACTS = SHARED / "contracts"
+CONFORMANCE = SHARED / "conformance"
+
+CLUSTER_TOOLS = {"kind", "minikube", "kubectl"}
+_real_which = runner.which
+
+
+def _allowed(path: str) -> bool:
+    real = os.path.realpath(path)
+    roots = (str(TESTS), os.path.realpath(tempfile.gettempdir()))
+    return any(real.startswith(root + os.sep) for root in roots)
+
+
+@pytest.fixture(autouse=True)
+def no_real_cluster_tools(monkeypatch):
+    def guarded_which(name):
+        found = _real_which(name)
+        if found and os.path.basename(name) in CLUSTER_TOOLS and not _allowed(found):
+            pytest.fail(f"a test tried to run the real {name} at {found}; put a stand-in first on PATH")
+        return found
+
+    monkeypatch.setattr(runner, "which", guarded_which)
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path, monkeypatch):
+    """Each test gets its own rootlesskube state and data directories."""
+    monkeypatch.setenv("ROOTLESSKUBE_HOME", str(tmp_path / "rk-home"))
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+
+
+@pytest.fixture
+def cli(capsys):
+    from rootlesskube.__main__ import run
+
+    def invoke(*args):
+        code = run([str(a) for a in args])
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return invoke

@@ -1,0 +1,132 @@
+"""The command runner, the error boundary, names and private files."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+import time
+
+import pytest
+
+from rootlesskube import names, paths
+from rootlesskube import run as runner
+from rootlesskube.errors import UsageError
+
+
+def test_run_captures_stdout_stderr_and_exit_code():
+    result = runner.run([sys.executable, "-c", "import sys; print('out'); print('err', file=sys.stderr); sys.exit(3)"],
+                        timeout=10, check=False)
+    assert (result.returncode, result.stdout, result.stderr) == (3, "out\n", "err\n")
+
+
+def test_run_raises_command_error_with_argv_exit_and_stderr_tail():
+    with pytest.raises(runner.CommandError) as info:
+        runner.run([sys.executable, "-c", "import sys; sys.stderr.write('boom\\n'); sys.exit(7)"], timeout=10,
+                   hint="try again")
+    err = info.value
+    assert err.returncode == 7 and err.argv[0] == sys.executable
+    assert "failed with exit code 7" in str(err) and "boom" in str(err) and err.hint == "try again"
+
+
+def test_run_feeds_stdin():
+    result = runner.run([sys.executable, "-c", "import sys; print(sys.stdin.read().upper())"], timeout=10,
+                        input="abc")
+    assert result.stdout == "ABC\n"
+
+
+def test_missing_binary_is_command_not_found():
+    with pytest.raises(runner.CommandNotFound) as info:
+        runner.run(["rk-no-such-binary"], timeout=5, not_found_hint="install it")
+    assert "rk-no-such-binary" in str(info.value) and info.value.hint == "install it"
+
+
+def test_timeout_kills_the_whole_process_group(tmp_path):
+    marker = tmp_path / "child.pid"
+    script = f"sleep 300 & echo $! > {marker}; echo started; wait"
+    started = time.monotonic()
+    with pytest.raises(runner.CommandTimeout) as info:
+        runner.run(["bash", "-c", script], timeout=1)
+    assert time.monotonic() - started < 10
+    assert "did not finish within 1s" in str(info.value) and "started" in str(info.value)
+    child = int(marker.read_text())
+    assert _gone(child)
+
+
+def _gone(pid: int) -> bool:
+    """True once pid has exited (a zombie waiting for a reaper counts as gone)."""
+    import psutil
+
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_on_line_streams_output():
+    seen = []
+    runner.run([sys.executable, "-c", "print('a'); print('b')"], timeout=10, on_line=lambda s, l: seen.append((s, l)))
+    assert seen == [("stdout", "a"), ("stdout", "b")]
+
+
+def test_env_override_reaches_the_command():
+    result = runner.run([sys.executable, "-c", "import os; print(os.environ['RK_X'])"], timeout=10, env={"RK_X": "1"})
+    assert result.stdout.strip() == "1"
+
+
+@pytest.mark.parametrize("good", ["a", "rk-dev", "x1", "a" * 63])
+def test_valid_dns_labels(good):
+    assert names.dns1123_label(good) == good
+
+
+@pytest.mark.parametrize("bad", ["", "A", "-x", "x-", "a_b", "a.b", "--help", "../etc", "a" * 64, "a b"])
+def test_invalid_dns_labels(bad):
+    with pytest.raises(UsageError):
+        names.dns1123_label(bad, "cluster name")
+
+
+@pytest.mark.parametrize("bad", ["", "Root", "-x", "a/b", "x" * 33, "a b", "1abc"])
+def test_invalid_user_names(bad):
+    with pytest.raises(UsageError):
+        names.user_name(bad)
+
+
+def test_write_private_is_0600_and_atomic(tmp_path):
+    target = tmp_path / "dir" / "kubeconfig"
+    paths.write_private(target, "secret")
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600 and target.read_text() == "secret"
+    assert [p.name for p in target.parent.iterdir()] == ["kubeconfig"]
+
+
+def test_exclusive_lock_refuses_a_second_holder(tmp_path):
+    lock = tmp_path / "x.lock"
+    with paths.exclusive_lock(lock, "cluster x"):
+        with pytest.raises(Exception, match="already working on cluster x"):
+            with paths.exclusive_lock(lock, "cluster x"):
+                pass
+
+
+def test_version_fast_path():
+    out = subprocess.run([sys.executable, "-m", "rootlesskube", "--version"], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.startswith("rootlesskube ")
+
+
+def test_help_lists_exit_codes(cli):
+    code, out, err = cli("--help")
+    assert code == 0 and "host not ready" in out and "130" in out
+
+
+def test_unknown_switch_is_usage_error_on_stderr(cli):
+    code, out, err = cli("--no-such-switch")
+    assert code == 2 and out == "" and "no-such-switch" in err
+
+
+def test_unknown_subcommand_is_usage_error(cli):
+    code, out, err = cli("frobnicate")
+    assert code == 2 and out == "" and "frobnicate" in err

@@ -61,3 +61,6 @@ def cli(capsys):
         return code, captured.out, captured.err
 
     return invoke
+
+
+from tests.podman_env import podman_user  # noqa: E402,F401  (fixture for tests marked `podman`)

@@ -23,6 +23,10 @@ from typing import List
 import pytest
 
 TEST_USER = "rk-test"
+# The root-owned interpreter under /root is not executable by other users, so
+# commands run as a test user use a venv that .ci/run builds from Debian's
+# python3 with this package installed in editable mode.
+USER_PYTHON = os.environ.get("ROOTLESSKUBE_USER_PYTHON", "/opt/rootlesskube-venv/bin/python")
 BUSYBOX_IMAGE = "localhost/rk-busybox:test"
 BUSYBOX_APPLETS = ("sh", "id", "sleep", "cat", "ls", "ps", "true", "echo", "su", "setuidgid", "env", "grep")
 
@@ -35,6 +39,8 @@ def podman_unavailable_reason() -> str:
             return f"{tool} is not installed (bash .ci/run installs it)"
     if not os.path.exists("/bin/busybox"):
         return "busybox-static is not installed"
+    if not os.access(USER_PYTHON, os.X_OK):
+        return f"{USER_PYTHON} is missing (bash .ci/run creates it)"
     return ""
 
 
@@ -82,6 +88,11 @@ class PodmanUser:
 
     def podman(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
         return self.run(["podman", "--runtime", "runc", *args], check=check, timeout=timeout)
+
+    def rootlesskube(self, *args: str, check: bool = False, timeout: float = 300,
+                     module: str = "rootlesskube") -> subprocess.CompletedProcess:
+        """Run `python -m rootlesskube ARGS` (or another module) as this user."""
+        return self.run([USER_PYTHON, "-m", module, *args], check=check, timeout=timeout)
 
     def unique_name(self, prefix: str = "rk-test") -> str:
         return f"{prefix}-{uuid.uuid4().hex[:8]}"

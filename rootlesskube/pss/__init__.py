@@ -1,0 +1,1 @@
+"""Pod Security: levels, the offline evaluator, manifests."""

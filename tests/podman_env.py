@@ -24,9 +24,11 @@ import pytest
 
 TEST_USER = "rk-test"
 # The root-owned interpreter under /root is not executable by other users, so
-# commands run as a test user use a venv that .ci/run builds from Debian's
-# python3 with this package installed in editable mode.
-USER_PYTHON = os.environ.get("ROOTLESSKUBE_USER_PYTHON", "/opt/rootlesskube-venv/bin/python")
+# commands run as a test user use a venv in the checkout that .ci/run builds
+# from Debian's python3 with this package installed in editable mode.
+USER_PYTHON = os.environ.get(
+    "ROOTLESSKUBE_USER_PYTHON", str(Path(__file__).resolve().parent.parent / ".user-venv" / "bin" / "python")
+)
 BUSYBOX_IMAGE = "localhost/rk-busybox:test"
 BUSYBOX_APPLETS = ("sh", "id", "sleep", "cat", "ls", "ps", "true", "echo", "su", "setuidgid", "env", "grep")
 

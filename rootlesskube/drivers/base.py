@@ -1,0 +1,153 @@
+"""The one protocol every cluster driver implements, and the spec it builds from.
+
+A driver turns a ClusterSpec into calls of one tool (kind, minikube, make for
+Usernetes) through rootlesskube.run, and turns the tool's output back into
+ClusterStatus and our own errors. It keeps no state of its own: what this
+user's tool created is remembered by rootlesskube.cluster.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import List, Optional, Tuple
+
+from .. import paths
+from ..errors import RootlesskubeError, UsageError
+from ..names import dns1123_label
+
+PSS_LEVELS = ("privileged", "baseline", "restricted")
+CONTAINER_RUNTIMES = ("containerd", "cri-o")
+CREATE_TIMEOUT = 900.0
+QUERY_TIMEOUT = 60.0
+
+
+class ClusterExists(RootlesskubeError):
+    """The tool refused to create a cluster because one with that name exists."""
+
+
+@dataclass(frozen=True)
+class PortMapping:
+    container_port: int
+    host_port: int
+    listen_address: str = "127.0.0.1"
+    protocol: str = "TCP"
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    """What to create. Two specs with the same digest() describe the same cluster."""
+
+    name: str
+    driver: str = "kind"
+    kubernetes: Optional[str] = None  # "v1.36.1"; None = the tool's default
+    node_image: Optional[str] = None  # kind: "kindest/node:vX@sha256:..." (must be digest-pinned)
+    api_port: int = 0  # 0 = the tool picks (kind: random; Usernetes: 6443)
+    port_mappings: Tuple[PortMapping, ...] = ()
+    pss_default: Optional[str] = None  # cluster-wide PodSecurity enforce level (kind)
+    workers: int = 0
+    container_runtime: str = "containerd"  # minikube: containerd | cri-o
+    usernetes_dir: Optional[str] = None  # a Usernetes checkout; None = the pinned one in the data dir
+    usernetes_ports: Tuple[Tuple[str, int], ...] = ()  # ("PORT_ETCD", 12379), ...
+    join_hosts: Tuple[str, ...] = ()  # Usernetes: extra hosts joined over SSH ("user@host[:port]")
+
+    def validate(self) -> "ClusterSpec":
+        dns1123_label(self.name, "cluster name")
+        if self.pss_default is not None and self.pss_default not in PSS_LEVELS:
+            raise UsageError(f"unknown PodSecurity level {self.pss_default!r}",
+                             hint=f"use one of: {', '.join(PSS_LEVELS)}")
+        if self.container_runtime not in CONTAINER_RUNTIMES:
+            raise UsageError(f"unknown container runtime {self.container_runtime!r}",
+                             hint=f"use one of: {', '.join(CONTAINER_RUNTIMES)}")
+        if self.node_image is not None and "@sha256:" not in self.node_image:
+            raise UsageError(f"the node image {self.node_image!r} is not pinned by digest",
+                             hint="give it as NAME:TAG@sha256:DIGEST (kind's release notes list them)")
+        if self.kubernetes is not None and not self.kubernetes.startswith("v"):
+            raise UsageError(f"Kubernetes version {self.kubernetes!r} must look like v1.36.1")
+        if not 0 <= self.api_port <= 65535 or self.workers < 0:
+            raise UsageError("the API port must be 0-65535 and workers must not be negative")
+        return self
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ClusterSpec":
+        data = dict(data)
+        data["port_mappings"] = tuple(PortMapping(**m) for m in data.get("port_mappings", ()))
+        data["usernetes_ports"] = tuple(tuple(p) for p in data.get("usernetes_ports", ()))
+        data["join_hosts"] = tuple(data.get("join_hosts", ()))
+        return cls(**data)
+
+    def digest(self) -> str:
+        canonical = json.dumps(self.as_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass
+class CreateResult:
+    """ready=False when the tool itself reported that its wait for Ready timed out."""
+
+    ready: bool = True
+    warnings: List[str] = field(default_factory=list)
+
+
+@dataclass
+class ClusterStatus:
+    """What the tool says about a cluster; Ready per node comes from the API server."""
+
+    name: str
+    driver: str
+    exists: bool
+    running: bool = False
+    nodes: List[str] = field(default_factory=list)
+    detail: str = ""
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+class Driver:
+    """Base of kind, minikube and Usernetes drivers; subclasses implement every method."""
+
+    name = ""
+    create_timeout = CREATE_TIMEOUT
+    query_timeout = QUERY_TIMEOUT
+    has_default_storage_class = True
+
+    def workdir(self, cluster: str) -> Path:
+        """Private folder for this cluster's generated files (configs, kubeconfig)."""
+        return paths.private_dir(paths.state_dir() / "clusters" / dns1123_label(cluster, "cluster name"))
+
+    def kubeconfig_target(self, cluster: str) -> Path:
+        return self.workdir(cluster) / "kubeconfig"
+
+    def create(self, spec: ClusterSpec) -> CreateResult:
+        raise NotImplementedError
+
+    def delete(self, name: str) -> None:
+        raise NotImplementedError
+
+    def exists(self, name: str) -> bool:
+        raise NotImplementedError
+
+    def status(self, name: str) -> ClusterStatus:
+        raise NotImplementedError
+
+    def kubeconfig(self, name: str) -> str:
+        raise NotImplementedError
+
+    def load_image(self, name: str, archive: Path) -> None:
+        raise NotImplementedError
+
+    def node_containers(self, name: str) -> List[str]:
+        raise NotImplementedError
+
+    def collect_logs(self, name: str, dir: Path) -> List[Path]:
+        raise NotImplementedError
+
+    def delete_command(self, name: str) -> List[str]:
+        """The exact argv that removes the cluster by hand (printed when we keep it)."""
+        raise NotImplementedError

@@ -1,0 +1,170 @@
+"""kind on rootless Podman (contracts §1).
+
+Traps handled here: every call needs KIND_EXPERIMENTAL_PROVIDER=podman;
+`get clusters` reports "none" on stderr; `get kubeconfig` ends with an extra
+blank line; a `--wait` timeout exits 0 with a warning; images are loaded from
+an archive (`kind load docker-image` would call docker).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import yaml
+
+from .. import paths, tools
+from ..errors import RootlesskubeError
+from ..run import CommandError, Result, run
+from .base import ClusterExists, ClusterSpec, ClusterStatus, CreateResult, Driver
+
+ENV = {"KIND_EXPERIMENTAL_PROVIDER": "podman"}
+WAIT = "5m"
+POLICY_IN_NODE = "/etc/kubernetes/policies/pod-security.yaml"
+WAIT_TIMED_OUT = "WARNING: Timed out waiting for Ready"
+ROOTLESS_DOC = "https://kind.sigs.k8s.io/docs/user/rootless/"
+
+# kind's own error text -> (our message, hint)
+_KNOWN_ERRORS = (
+    ("running kind with rootless provider requires cgroup v2",
+     "kind refuses rootless Podman here: the host does not use the unified cgroup v2 hierarchy",
+     "boot with systemd.unified_cgroup_hierarchy=1 (see `rootlesskube doctor`), " + ROOTLESS_DOC),
+    ('requires setting systemd property "Delegate=yes"',
+     "kind refuses rootless Podman here: the cpu, memory and pids cgroup controllers are not delegated to you",
+     "add a user@.service drop-in with Delegate=cpu cpuset io memory pids (see `rootlesskube doctor`), "
+     "or run inside `systemd-run --user --scope -p Delegate=yes`"),
+    ('executable file not found in $PATH',
+     "kind could not run podman",
+     "install Podman (Debian/Ubuntu: apt-get install podman)"),
+    ("could not find a log line that matches",
+     "the kind node container did not boot",
+     "usually cgroup delegation or a missing kernel feature; see the collected logs and `rootlesskube doctor`"),
+)
+
+
+def error_line(stderr: str) -> str:
+    """kind's single `ERROR: ...` line (every kind error has one)."""
+    for line in stderr.splitlines():
+        if line.startswith("ERROR: "):
+            return line[len("ERROR: "):]
+    return ""
+
+
+def cluster_config(spec: ClusterSpec, policy_file: Optional[Path]) -> dict:
+    """The kind.x-k8s.io/v1alpha4 Cluster for spec (layout of contracts/kind/cluster-config.psa.yaml)."""
+    control_plane: dict = {"role": "control-plane"}
+    if spec.node_image:
+        control_plane["image"] = spec.node_image
+    if spec.port_mappings:
+        control_plane["extraPortMappings"] = [
+            {"containerPort": m.container_port, "hostPort": m.host_port,
+             "listenAddress": m.listen_address, "protocol": m.protocol}
+            for m in spec.port_mappings
+        ]
+    if policy_file is not None:
+        control_plane["extraMounts"] = [
+            {"hostPath": str(policy_file), "containerPath": POLICY_IN_NODE, "readOnly": True}]
+        control_plane["kubeadmConfigPatches"] = [yaml.safe_dump({
+            "kind": "ClusterConfiguration",
+            "apiServer": {
+                "extraArgs": {"admission-control-config-file": POLICY_IN_NODE},
+                "extraVolumes": [{"name": "policies", "hostPath": str(Path(POLICY_IN_NODE).parent),
+                                  "mountPath": str(Path(POLICY_IN_NODE).parent), "readOnly": True,
+                                  "pathType": "DirectoryOrCreate"}],
+            },
+        }, sort_keys=False)]
+    nodes = [control_plane]
+    for _ in range(spec.workers):
+        worker: dict = {"role": "worker"}
+        if spec.node_image:
+            worker["image"] = spec.node_image
+        nodes.append(worker)
+    config = {"kind": "Cluster", "apiVersion": "kind.x-k8s.io/v1alpha4", "name": spec.name,
+              "networking": {"apiServerAddress": "127.0.0.1", "apiServerPort": spec.api_port},
+              "nodes": nodes}
+    return config
+
+
+def pss_admission(level: str) -> str:
+    from ..pss.admission import admission_configuration
+    from ..pss.labels import ModePolicy, PssLabels
+
+    return admission_configuration(PssLabels(enforce=ModePolicy.validated(level)))
+
+
+class KindDriver(Driver):
+    name = "kind"
+
+    def _kind(self, *args: str, timeout: Optional[float] = None, check: bool = True) -> Result:
+        return run([tools.binary("kind"), *args], env=ENV, timeout=timeout or self.query_timeout,
+                   check=check, not_found_hint=tools.not_found_hint("kind"))
+
+    def write_config(self, spec: ClusterSpec) -> Path:
+        folder = self.workdir(spec.name)
+        policy = None
+        if spec.pss_default:
+            policy = paths.write_private(folder / "pod-security.yaml", pss_admission(spec.pss_default))
+            policy.chmod(0o644)  # the API server in the node reads it through a bind mount
+        text = yaml.safe_dump(cluster_config(spec, policy), sort_keys=False)
+        return paths.write_private(folder / "kind-config.yaml", text)
+
+    def create(self, spec: ClusterSpec) -> CreateResult:
+        config = self.write_config(spec)
+        argv = ["create", "cluster", "--name", spec.name, "--config", str(config)]
+        if spec.node_image:
+            argv += ["--image", spec.node_image]
+        # --retain: on failure the nodes stay, so we can collect their logs before we delete them
+        argv += ["--wait", WAIT, "--kubeconfig", str(self.kubeconfig_target(spec.name)), "--retain"]
+        result = self._kind(*argv, timeout=self.create_timeout, check=False)
+        if result.returncode != 0:
+            raise self._create_error(spec.name, result)
+        if WAIT_TIMED_OUT in result.stderr:
+            return CreateResult(ready=False, warnings=[f"kind timed out after {WAIT} waiting for the control plane"])
+        return CreateResult(ready=True)
+
+    def _create_error(self, name: str, result: Result) -> RootlesskubeError:
+        cause = error_line(result.stderr)
+        if "node(s) already exist" in cause:
+            return ClusterExists(f"a kind cluster named {name!r} already exists",
+                                 hint=f"`rootlesskube up --name {name}` reuses it; `--recreate` replaces it")
+        for needle, message, hint in _KNOWN_ERRORS:
+            if needle in cause:
+                return RootlesskubeError(f"{message} (kind: {cause})", hint=hint)
+        return CommandError(result.argv, result.returncode, result.stdout, result.stderr,
+                            hint="see the collected logs; `rootlesskube doctor` checks the host")
+
+    def delete(self, name: str) -> None:
+        self._kind("delete", "cluster", "--name", name, timeout=300)
+
+    def exists(self, name: str) -> bool:
+        return name in self._kind("get", "clusters").stdout.split()
+
+    def node_containers(self, name: str) -> List[str]:
+        return self._kind("get", "nodes", "--name", name).stdout.split()
+
+    def status(self, name: str) -> ClusterStatus:
+        if not self.exists(name):
+            return ClusterStatus(name, self.name, exists=False)
+        nodes = self.node_containers(name)
+        return ClusterStatus(name, self.name, exists=True, running=bool(nodes), nodes=nodes)
+
+    def kubeconfig(self, name: str) -> str:
+        result = self._kind("get", "kubeconfig", "--name", name, check=False)
+        if result.returncode != 0:
+            raise RootlesskubeError(f"kind has no kubeconfig for cluster {name!r}: {error_line(result.stderr)}",
+                                    hint="`rootlesskube status` lists the clusters that exist")
+        return result.stdout.rstrip("\n") + "\n"  # kind prints one extra blank line
+
+    def load_image(self, name: str, archive: Path) -> None:
+        archive = Path(archive)
+        if not archive.is_file():
+            raise RootlesskubeError(f"the image archive {archive} does not exist",
+                                    hint="write it with `podman save --format docker-archive -o FILE IMAGE`")
+        self._kind("load", "image-archive", str(archive), "--name", name, timeout=900)
+
+    def collect_logs(self, name: str, dir: Path) -> List[Path]:
+        result = self._kind("export", "logs", str(dir), "--name", name, timeout=300, check=False)
+        return [Path(result.stdout.strip())] if result.returncode == 0 and result.stdout.strip() else []
+
+    def delete_command(self, name: str) -> List[str]:
+        return ["env", "KIND_EXPERIMENTAL_PROVIDER=podman", "kind", "delete", "cluster", "--name", name]

@@ -1,0 +1,151 @@
+"""minikube with the podman driver in rootless mode (contracts §2).
+
+Rootless is asked for explicitly (`--rootless`): without it minikube runs
+`sudo -n podman`. One profile per cluster. minikube merges its kubeconfig
+into $KUBECONFIG, so every call points KUBECONFIG at our private file and the
+user's ~/.kube/config is never touched.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import List, Optional, Tuple
+
+from .. import paths, tools
+from ..errors import RootlesskubeError
+from ..run import CommandError, Result, run
+from .base import ClusterSpec, ClusterStatus, CreateResult, Driver
+
+PROFILE_NOT_FOUND = 85
+STATUS_HOST, STATUS_KUBELET, STATUS_KUBECONFIG = 1, 2, 4
+RUNTIMES = {"containerd": "containerd", "cri-o": "cri-o"}
+
+# reason ID -> (our message, hint); contracts §2.10
+REASONS = {
+    "PROVIDER_PODMAN_NOT_FOUND": ("minikube did not find podman", "install Podman (Debian/Ubuntu: apt-get install podman)"),
+    "PROVIDER_PODMAN_NOT_RUNNING": ("minikube could not use podman",
+                                    "check that `podman info` works as this user; rootlesskube always passes --rootless"),
+    "MK_USAGE": ("minikube rejected the request",
+                 "if Podman runs as root, run rootlesskube as an unprivileged user with rootless Podman"),
+    "DRV_AS_ROOT": ("minikube refuses the podman driver as root", "run rootlesskube as an unprivileged user"),
+    "HOST_CPU_DELEGATION": ("the cpu cgroup controller is not delegated to you",
+                            "add a user@.service drop-in with Delegate=cpu cpuset io memory pids (see `rootlesskube doctor`)"),
+    "RUNTIME_ENABLE": ("minikube could not set up the container runtime",
+                       "rootless containerd and CRI-O need kernel 5.11 or newer"),
+    "GUEST_DRIVER_MISMATCH": ("a minikube profile with that name exists with another driver",
+                              "pick another --name, or delete the profile with `minikube delete -p NAME`"),
+}
+
+
+def exiting_reason(stderr: str) -> Tuple[str, str]:
+    """(reason ID, its message) from minikube's `Exiting due to ID: message` line."""
+    for line in stderr.splitlines():
+        _, found, rest = line.partition("Exiting due to ")
+        if found:
+            reason, _, message = rest.partition(": ")
+            return reason.strip(), message.strip()
+    return "", ""
+
+
+def parse_status(text: str) -> List[dict]:
+    """`status -o json`: a bare object (one node), an array (several) or null (container gone)."""
+    data = json.loads(text) if text.strip() else None
+    if data is None:
+        return []
+    return data if isinstance(data, list) else [data]
+
+
+class MinikubeDriver(Driver):
+    name = "minikube"
+
+    def _env(self, cluster: str) -> dict:
+        return {"KUBECONFIG": str(self.kubeconfig_target(cluster)), "MINIKUBE_WANTUPDATENOTIFICATION": "false"}
+
+    def _minikube(self, cluster: str, *args: str, timeout: Optional[float] = None, check: bool = True) -> Result:
+        return run([tools.binary("minikube"), *args, "-p", cluster, "--rootless"], env=self._env(cluster),
+                   timeout=timeout or self.query_timeout, check=check,
+                   not_found_hint=tools.not_found_hint("minikube"))
+
+    def create(self, spec: ClusterSpec) -> CreateResult:
+        args = ["start", "--driver=podman", f"--container-runtime={RUNTIMES[spec.container_runtime]}",
+                "--interactive=false"]
+        if spec.kubernetes:
+            args.append(f"--kubernetes-version={spec.kubernetes}")
+        if spec.api_port:
+            args.append(f"--apiserver-port={spec.api_port}")
+        if spec.workers:
+            args.append(f"--nodes={spec.workers + 1}")
+        for mapping in spec.port_mappings:
+            args.append(f"--ports={mapping.listen_address}:{mapping.host_port}:{mapping.container_port}")
+        # minikube creates the kubeconfig itself; make sure it is born private
+        paths.write_private(self.kubeconfig_target(spec.name), "")
+        result = self._minikube(spec.name, *args, timeout=self.create_timeout, check=False)
+        if result.returncode != 0:
+            raise self._error(f"minikube could not start cluster {spec.name!r}", result)
+        return CreateResult(ready=True)
+
+    def _error(self, what: str, result: Result) -> RootlesskubeError:
+        reason, message = exiting_reason(result.stderr)
+        if reason in REASONS:
+            ours, hint = REASONS[reason]
+            return RootlesskubeError(f"{what}: {ours} ({reason}, exit {result.returncode}: {message})", hint=hint)
+        return CommandError(result.argv, result.returncode, result.stdout, result.stderr,
+                            hint="see the collected logs; `rootlesskube doctor` checks the host")
+
+    def delete(self, name: str) -> None:
+        result = self._minikube(name, "delete", timeout=300, check=False)
+        if result.returncode != 0:
+            raise self._error(f"minikube could not delete cluster {name!r}", result)
+
+    def _status(self, name: str) -> Tuple[int, List[dict]]:
+        result = self._minikube(name, "status", "-o", "json", check=False)
+        if result.returncode == PROFILE_NOT_FOUND:
+            return result.returncode, []
+        try:
+            return result.returncode, parse_status(result.stdout)
+        except json.JSONDecodeError:
+            raise CommandError(result.argv, result.returncode, result.stdout, result.stderr) from None
+
+    def exists(self, name: str) -> bool:
+        return self._status(name)[0] != PROFILE_NOT_FOUND
+
+    def status(self, name: str) -> ClusterStatus:
+        code, nodes = self._status(name)
+        if code == PROFILE_NOT_FOUND:
+            return ClusterStatus(name, self.name, exists=False)
+        problems = [text for bit, text in ((STATUS_HOST, "host not running"),
+                                           (STATUS_KUBELET, "kubelet or API server not running"),
+                                           (STATUS_KUBECONFIG, "kubeconfig misconfigured")) if code & bit]
+        return ClusterStatus(name, self.name, exists=True, running=code == 0 and bool(nodes),
+                             nodes=[n["Name"] for n in nodes], detail=", ".join(problems))
+
+    def kubeconfig(self, name: str) -> str:
+        target = self.kubeconfig_target(name)
+        text = target.read_text() if target.is_file() else ""
+        if not text.strip():
+            raise RootlesskubeError(f"minikube wrote no kubeconfig for cluster {name!r} to {target}",
+                                    hint=f"run `minikube update-context -p {name}` with KUBECONFIG={target}")
+        return text
+
+    def load_image(self, name: str, archive: Path) -> None:
+        archive = Path(archive).resolve()
+        if not archive.is_file():
+            raise RootlesskubeError(f"the image archive {archive} does not exist",
+                                    hint="write it with `podman save --format docker-archive -o FILE IMAGE`")
+        # an absolute path makes minikube read the tarball, not the docker daemon (contracts §2.8)
+        result = self._minikube(name, "image", "load", str(archive), timeout=900, check=False)
+        if result.returncode != 0:
+            raise self._error(f"minikube could not load {archive}", result)
+
+    def node_containers(self, name: str) -> List[str]:
+        return self.status(name).nodes
+
+    def collect_logs(self, name: str, dir: Path) -> List[Path]:
+        target = Path(dir) / "minikube-logs.txt"
+        Path(dir).mkdir(parents=True, exist_ok=True)
+        result = self._minikube(name, "logs", f"--file={target}", timeout=300, check=False)
+        return [target] if result.returncode == 0 and target.exists() else []
+
+    def delete_command(self, name: str) -> List[str]:
+        return ["minikube", "delete", "-p", name]

@@ -1,0 +1,202 @@
+"""Usernetes Gen2 on rootless Podman, driven through its Makefile (contracts §3).
+
+The checkout is the pinned release in the data directory, or a directory the
+user names (`--usernetes-dir`). `make` runs in the checkout with
+CONTAINER_ENGINE=podman and the PORT_* variables, so several users on one
+host do not collide. `make kubeconfig` leaves ./kubeconfig in the checkout;
+that file is also how we know the cluster exists (`make down-v` does not
+remove it, so `delete` does).
+
+Extra hosts join over SSH: `make join-command` here, the file is copied with
+scp, then `make up kubeadm-join` runs there. ssh and scp go through
+rootlesskube.run like every other command (timeouts, process-group kill,
+argv lists); BatchMode makes them fail instead of prompting. The join command
+holds a token, so it travels as a file, never in argv.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+from .. import paths, ui
+from ..errors import RootlesskubeError
+from ..podman import Podman
+from ..run import CommandError, Result, run
+from .base import ClusterSpec, ClusterStatus, CreateResult, Driver
+
+RELEASE = "gen2-v20251218.0"
+RELEASE_COMMIT = "9658658396ec51fe74a8e9f2bc0b62792a7223e5"
+REPOSITORY = "https://github.com/rootless-containers/usernetes.git"
+DEFAULT_PORTS = {"PORT_ETCD": 2379, "PORT_KUBELET": 10250, "PORT_FLANNEL": 8472, "PORT_KUBE_APISERVER": 6443}
+BRING_UP = ("up", "kubeadm-init", "install-flannel", "kubeconfig")
+SSH_OPTIONS = ("-o", "BatchMode=yes", "-o", "ConnectTimeout=10")
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+# preflight/recipe text -> hint
+_HINTS = (
+    ("Needs cgroup v2", "boot with systemd.unified_cgroup_hierarchy=1 (see `rootlesskube doctor`)"),
+    ('Command "jq" is not installed', "install jq (Debian/Ubuntu: apt-get install jq)"),
+    ('Command "make" is not installed', "install make"),
+    ('Command "podman" is not installed', "install Podman (Debian/Ubuntu: apt-get install podman)"),
+    ("systemd not running?", "Usernetes needs a systemd user session (user@UID.service) with cgroup delegation"),
+    ("rp_filter", "set net.ipv4.conf.default.rp_filter to 0 or 2 (sysctl -w net.ipv4.conf.default.rp_filter=2)"),
+    ("podman-compose: not found", "install podman-compose (Debian/Ubuntu: apt-get install podman-compose)"),
+    ("No container engine was detected", "install Podman (Debian/Ubuntu: apt-get install podman)"),
+)
+
+
+def tagged(stderr: str, tag: str) -> List[str]:
+    """The messages of preflight lines tagged [ERROR] or [WARNING] (ANSI colours removed)."""
+    marker = f"[{tag}] "
+    found = []
+    for line in _ANSI.sub("", stderr).splitlines():
+        if marker in line:
+            found.append(line.split(marker, 1)[1].strip())
+    return found
+
+
+def make_error(target: str, result: Result) -> RootlesskubeError:
+    errors = tagged(result.stderr, "ERROR")
+    text = "; ".join(errors) or "\n".join(line for line in _ANSI.sub("", result.stderr).splitlines()
+                                          if not line.startswith("make: ***")).strip()
+    hint = next((h for needle, h in _HINTS if needle in result.stderr), None)
+    if errors:
+        return RootlesskubeError(f"Usernetes preflight check failed (make {target}): {text}",
+                                 hint=hint or "fix the [ERROR] items above, then run `rootlesskube up` again")
+    return CommandError(result.argv, result.returncode, result.stdout, result.stderr, hint=hint)
+
+
+class UsernetesDriver(Driver):
+    name = "usernetes"
+    has_default_storage_class = False  # PVCs stay Pending: workloads fall back to emptyDir
+
+    # --- where the checkout is ---
+    def default_checkout(self) -> Path:
+        return paths.data_dir() / "usernetes" / RELEASE
+
+    def checkout(self, cluster: str) -> Path:
+        marker = self.workdir(cluster) / "usernetes-dir"
+        return Path(marker.read_text().strip()) if marker.is_file() else self.default_checkout()
+
+    def ensure_checkout(self, spec: ClusterSpec) -> Path:
+        folder = Path(spec.usernetes_dir).resolve() if spec.usernetes_dir else self.default_checkout()
+        if not (folder / "Makefile").is_file():
+            if spec.usernetes_dir:
+                raise RootlesskubeError(f"{folder} is not a Usernetes checkout (no Makefile)",
+                                        hint=f"git clone --branch {RELEASE} {REPOSITORY} {folder}")
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            run(["git", "clone", "--quiet", "--depth", "1", "--branch", RELEASE, REPOSITORY, str(folder)],
+                timeout=600, hint=f"no network? clone {REPOSITORY} elsewhere and pass --usernetes-dir")
+            head = run(["git", "-C", str(folder), "rev-parse", "HEAD"], timeout=30).stdout.strip()
+            if head != RELEASE_COMMIT:
+                raise RootlesskubeError(f"the Usernetes clone in {folder} is at {head}, expected {RELEASE_COMMIT}",
+                                        hint=f"remove {folder} and run `rootlesskube up` again")
+        paths.write_private(self.workdir(spec.name) / "usernetes-dir", str(folder) + "\n")
+        return folder
+
+    def _ports(self, spec: Optional[ClusterSpec]) -> Dict[str, str]:
+        ports = dict(DEFAULT_PORTS)
+        if spec is not None:
+            ports.update(dict(spec.usernetes_ports))
+            if spec.api_port:
+                ports["PORT_KUBE_APISERVER"] = spec.api_port
+        return {k: str(v) for k, v in ports.items()}
+
+    def _make(self, folder: Path, target: str, spec: Optional[ClusterSpec] = None,
+              timeout: Optional[float] = None) -> Result:
+        env = {"CONTAINER_ENGINE": "podman", **self._ports(spec)}
+        result = run(["make", target], cwd=str(folder), env=env, timeout=timeout or self.create_timeout,
+                     check=False, not_found_hint="install make (Debian/Ubuntu: apt-get install make)")
+        if result.returncode != 0:
+            raise make_error(target, result)
+        return result
+
+    # --- the protocol ---
+    def create(self, spec: ClusterSpec) -> CreateResult:
+        folder = self.ensure_checkout(spec)
+        warnings: List[str] = []
+        for target in BRING_UP:
+            with ui.step(f"make {target}"):
+                result = self._make(folder, target, spec)
+                warnings += tagged(result.stderr, "WARNING")
+        for host in spec.join_hosts:
+            with ui.step(f"join {host} over SSH"):
+                self.join(folder, spec, host)
+        return CreateResult(ready=True, warnings=sorted(set(warnings)))
+
+    def join(self, folder: Path, spec: ClusterSpec, host: str) -> None:
+        target, port = split_host(host)
+        self._make(folder, "join-command", spec)
+        scp_port = ["-P", port] if port else []
+        ssh_port = ["-p", port] if port else []
+        run(["scp", "-q", *SSH_OPTIONS, *scp_port, str(folder / "join-command"), f"{target}:{folder}/join-command"],
+            timeout=120, hint=f"can this user ssh to {target} without a password?")
+        remote = ["env", "CONTAINER_ENGINE=podman", *[f"{k}={v}" for k, v in self._ports(spec).items()],
+                  "make", "-C", str(folder), "up", "kubeadm-join"]
+        run(["ssh", *SSH_OPTIONS, *ssh_port, target, "--", *remote], timeout=self.create_timeout,
+            hint=f"the Usernetes checkout must exist at {folder} on {target}")
+        self._make(folder, "sync-external-ip", spec)
+
+    def delete(self, name: str) -> None:
+        folder = self.checkout(name)
+        if (folder / "Makefile").is_file():
+            self._make(folder, "down-v", timeout=300)
+            for leftover in ("kubeconfig", "join-command"):
+                if (folder / leftover).exists():
+                    (folder / leftover).unlink()
+
+    def exists(self, name: str) -> bool:
+        return (self.checkout(name) / "kubeconfig").is_file()
+
+    def status(self, name: str) -> ClusterStatus:
+        if not self.exists(name):
+            return ClusterStatus(name, self.name, exists=False)
+        return ClusterStatus(name, self.name, exists=True, running=True, nodes=self.node_containers(name),
+                             detail="no default StorageClass")
+
+    def kubeconfig(self, name: str) -> str:
+        path = self.checkout(name) / "kubeconfig"
+        if not path.is_file():
+            raise RootlesskubeError(f"Usernetes wrote no kubeconfig in {path.parent}",
+                                    hint=f"run `make kubeconfig` in {path.parent}")
+        return path.read_text()
+
+    def node_containers(self, name: str) -> List[str]:
+        # podman-compose names it <project>_node_1, the project being the checkout's folder name
+        return [f"{self.checkout(name).name}_node_1"]
+
+    def load_image(self, name: str, archive: Path) -> None:
+        archive = Path(archive)
+        if not archive.is_file():
+            raise RootlesskubeError(f"the image archive {archive} does not exist",
+                                    hint="write it with `podman save --format docker-archive -o FILE IMAGE`")
+        node = self.node_containers(name)[0]
+        podman = Podman()
+        podman.call("cp", str(archive), f"{node}:/tmp/rootlesskube-image.tar", timeout=900)
+        podman.call("exec", node, "ctr", "--namespace=k8s.io", "images", "import",
+                    "/tmp/rootlesskube-image.tar", timeout=900)
+
+    def collect_logs(self, name: str, dir: Path) -> List[Path]:
+        node = self.node_containers(name)[0]
+        result = Podman().call("logs", node, check=False, timeout=60)
+        if result.returncode != 0:
+            return []
+        target = Path(dir) / f"{node}.log"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(result.stdout + result.stderr)
+        return [target]
+
+    def delete_command(self, name: str) -> List[str]:
+        return ["env", "CONTAINER_ENGINE=podman", "make", "-C", str(self.checkout(name)), "down-v"]
+
+
+def split_host(host: str) -> Tuple[str, Optional[str]]:
+    """"user@host:2222" -> ("user@host", "2222"); the port is optional."""
+    target, _, port = host.rpartition(":") if host.count(":") == 1 else (host, "", "")
+    if port and not port.isdigit():
+        raise RootlesskubeError(f"bad SSH port in {host!r}")
+    if target.startswith("-") or not target:
+        raise RootlesskubeError(f"bad SSH host {host!r}", hint="use user@host or user@host:port")
+    return target, port or None

@@ -1,0 +1,134 @@
+"""Pinned releases of the cluster tools, downloaded into the data directory.
+
+`install(name)` fetches one pinned release, checks its sha256 against the
+value pinned here and installs it as data_dir()/bin/NAME (mode 0755). A
+download that does not match is refused and nothing is installed. Drivers
+call `binary(name)`, which prefers that copy over the one on PATH.
+
+The checksums are the published `.sha256sum`/`.sha256` values of the upstream
+releases for linux/amd64. minikube's is not pinned yet (it could not be read
+from a source this project trusts), so `install("minikube")` refuses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from . import paths
+from .errors import RootlesskubeError, UsageError
+
+DOWNLOAD_TIMEOUT = 120.0
+BASE_URL_ENV = "ROOTLESSKUBE_TOOLS_BASE_URL"
+
+
+@dataclass(frozen=True)
+class Release:
+    name: str
+    version: str
+    url: str  # upstream download URL (linux/amd64)
+    sha256: Optional[str]  # None = not pinned: install refuses
+
+    @property
+    def filename(self) -> str:
+        return self.url.rsplit("/", 1)[-1]
+
+    def url_from(self, base_url: Optional[str]) -> str:
+        """With a base URL (a mirror, or a test server): BASE/NAME/VERSION/FILENAME."""
+        if not base_url:
+            return self.url
+        return f"{base_url.rstrip('/')}/{self.name}/{self.version}/{self.filename}"
+
+
+RELEASES = {
+    "kind": Release(
+        "kind", "v0.32.0",
+        "https://github.com/kubernetes-sigs/kind/releases/download/v0.32.0/kind-linux-amd64",
+        "50030de23cf40a18505f20426f6a8506bedf13c6e509244bd1fa9463721b0f54",
+    ),
+    "kubectl": Release(
+        "kubectl", "v1.36.1",
+        "https://dl.k8s.io/release/v1.36.1/bin/linux/amd64/kubectl",
+        "629d3f410e09bf49b64ae7079f7f0bda1191efed311f7d37fdbab0ad5b0ec2b7",
+    ),
+    "minikube": Release(
+        "minikube", "v1.38.1",
+        "https://github.com/kubernetes/minikube/releases/download/v1.38.1/minikube-linux-amd64",
+        None,  # not pinned yet: see the module docstring
+    ),
+}
+
+
+def bin_dir() -> Path:
+    return paths.data_dir() / "bin"
+
+
+def binary(name: str) -> str:
+    """The program to run for NAME: our installed copy if there is one, else NAME (PATH)."""
+    installed = bin_dir() / name
+    if installed.is_file() and os.access(installed, os.X_OK):
+        return str(installed)
+    return name
+
+
+def not_found_hint(name: str) -> str:
+    if name in RELEASES:
+        return f"install it with `rootlesskube tools install {name}`, or put {name} on PATH"
+    return f"install {name} and put it on PATH"
+
+
+def release(name: str) -> Release:
+    try:
+        return RELEASES[name]
+    except KeyError:
+        raise UsageError(f"unknown tool {name!r}", hint=f"use one of: {', '.join(sorted(RELEASES))}") from None
+
+
+def install(name: str, base_url: Optional[str] = None) -> Path:
+    """Download, verify and install one pinned tool; returns its path."""
+    rel = release(name)
+    machine = platform.machine()
+    if machine not in ("x86_64", "amd64"):
+        raise RootlesskubeError(f"pinned downloads exist for linux/amd64 only, this machine is {machine}",
+                                hint=f"install {name} from your distribution or its project page")
+    if rel.sha256 is None:
+        raise RootlesskubeError(
+            f"{name} {rel.version} has no pinned sha256 in this rootlesskube release, so it will not be installed",
+            hint=f"install {name} yourself (verify it against {rel.url}.sha256) and put it on PATH",
+        )
+    url = rel.url_from(base_url or os.environ.get(BASE_URL_ENV))
+    data = _download(url)
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != rel.sha256:
+        raise RootlesskubeError(
+            f"the download of {name} {rel.version} from {url} has sha256 {actual}, expected {rel.sha256}; "
+            "nothing was installed",
+            hint="the file was corrupted or tampered with: try again, or check the mirror you use",
+        )
+    target = bin_dir() / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{name}.download")
+    tmp.write_bytes(data)
+    os.chmod(tmp, 0o755)
+    os.replace(tmp, target)
+    return target
+
+
+def _download(url: str) -> bytes:
+    if not url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+        raise UsageError(f"refusing to download from {url}: only https (or a loopback test server) is allowed")
+    try:
+        with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT) as response:
+            return response.read()
+    except urllib.error.HTTPError as exc:
+        raise RootlesskubeError(f"downloading {url} failed: HTTP {exc.code} {exc.reason}") from None
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise RootlesskubeError(f"downloading {url} failed: {reason}",
+                                hint=f"check the network, or set {BASE_URL_ENV} to a reachable mirror") from None

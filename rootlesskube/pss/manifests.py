@@ -1,0 +1,182 @@
+"""Reading Kubernetes manifests: YAML (multi-document) or JSON, files, directories or stdin.
+
+Every object comes back as a Document that knows where it came from (file,
+1-based document index, 1-based line), so an error or a verdict can point at
+it. A `List` (or `PodList`, ... as `kubectl get -o json` prints) is expanded
+into its items, each with its own line. Unreadable input raises ManifestError.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass
+from typing import Iterator, List, Optional, Tuple
+
+import yaml
+
+from ..errors import UsageError
+
+STDIN = "-"
+STDIN_NAME = "<stdin>"
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+# where each kind keeps its pod metadata and spec (the kinds PodSecurity admission evaluates)
+_TEMPLATE_PATHS = {
+    "Pod": (),
+    "PodTemplate": ("template",),
+    "ReplicationController": ("spec", "template"),
+    "ReplicaSet": ("spec", "template"),
+    "Deployment": ("spec", "template"),
+    "StatefulSet": ("spec", "template"),
+    "DaemonSet": ("spec", "template"),
+    "Job": ("spec", "template"),
+    "CronJob": ("spec", "jobTemplate", "spec", "template"),
+}
+WORKLOAD_KINDS = tuple(_TEMPLATE_PATHS)
+
+
+class ManifestError(UsageError):
+    """A manifest that cannot be read; the message names file, document and line."""
+
+
+@dataclass(frozen=True)
+class Document:
+    file: str
+    doc_index: int  # 1-based position of the YAML document in its file
+    line: int  # 1-based line where the object starts
+    obj: dict
+    item: Optional[int] = None  # 0-based index in a List's items, None otherwise
+
+    @property
+    def kind(self) -> str:
+        return str(self.obj.get("kind") or "")
+
+    @property
+    def name(self) -> str:
+        metadata = self.obj.get("metadata") or {}
+        return str(metadata.get("name") or metadata.get("generateName") or "")
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+def has_pod_spec(obj: dict) -> bool:
+    return obj.get("kind") in _TEMPLATE_PATHS
+
+
+def pod_spec_of(obj: dict) -> Optional[Tuple[dict, dict]]:
+    """(metadata, spec) of a Pod or of a workload's pod template; None for other kinds
+    and for a workload without a template."""
+    path = _TEMPLATE_PATHS.get(obj.get("kind"))
+    if path is None:
+        return None
+    node = obj
+    for key in path:
+        node = node.get(key) if isinstance(node, dict) else None
+        if node is None:
+            return None
+    if not isinstance(node, dict):
+        return None
+    return node.get("metadata") or {}, node.get("spec") or {}
+
+
+def load(paths: List[str]) -> List[Document]:
+    """Every object in the given files (`-` is stdin; a directory means its manifests, sorted)."""
+    documents: List[Document] = []
+    for path in paths:
+        for file in _expand(path):
+            documents.extend(load_text(_read(file), STDIN_NAME if file == STDIN else file))
+    return documents
+
+
+def load_text(text: str, file: str) -> List[Document]:
+    """The objects in one file's text; `file` is only used to name it."""
+    if text.lstrip().startswith(("{", "[")):
+        return _load_json(text, file)
+    return list(_load_yaml(text, file))
+
+
+def _expand(path: str) -> List[str]:
+    if path != STDIN and os.path.isdir(path):
+        found = sorted(os.path.join(path, n) for n in os.listdir(path) if n.endswith(MANIFEST_SUFFIXES))
+        if not found:
+            raise ManifestError(f"{path}: the directory holds no .yaml, .yml or .json file",
+                                hint="give a manifest file, a directory of manifests, or - for stdin")
+        return found
+    return [path]
+
+
+def _read(file: str) -> str:
+    try:
+        if file == STDIN:
+            return sys.stdin.read()
+        with open(file, encoding="utf-8") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        raise ManifestError(f"{file}: no such file", hint="check the path given with -f") from None
+    except UnicodeDecodeError as exc:
+        raise ManifestError(f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start})",
+                            hint="give a YAML or JSON manifest") from None
+    except OSError as exc:
+        raise ManifestError(f"{file}: cannot be read ({exc.strerror})", hint="check the path and its permissions") from None
+
+
+def _load_yaml(text: str, file: str) -> Iterator[Document]:
+    loader = _Loader(text)
+    index = 0
+    try:
+        while loader.check_node():
+            index += 1
+            node = loader.get_node()
+            obj = loader.construct_document(node)
+            if obj is None:
+                continue  # an empty document, as between two `---`
+            yield from _documents(obj, file, index, node.start_mark.line + 1, _item_lines(node))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = f", line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ManifestError(f"{file}: document {max(index, 1)}{line}: not valid YAML ({problem})",
+                            hint="fix the YAML syntax at that line") from None
+    finally:
+        loader.dispose()
+
+
+def _item_lines(node) -> List[int]:
+    """Start lines of a List's items, read from the YAML node."""
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if key.value == "items" and isinstance(value, yaml.SequenceNode):
+                return [item.start_mark.line + 1 for item in value.value]
+    return []
+
+
+def _load_json(text: str, file: str) -> List[Document]:
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ManifestError(f"{file}: document 1, line {exc.lineno}: not valid JSON ({exc.msg})",
+                            hint="fix the JSON syntax at that line") from None
+    return list(_documents(obj, file, 1, 1, []))
+
+
+def _documents(obj, file: str, index: int, line: int, item_lines: List[int]) -> Iterator[Document]:
+    if not isinstance(obj, dict) or not obj.get("kind"):
+        what = "has no kind" if isinstance(obj, dict) else f"is a {type(obj).__name__}, not an object"
+        raise ManifestError(f"{file}: document {index}, line {line}: {what}, so it is not a Kubernetes object",
+                            hint="each document needs apiVersion, kind and metadata")
+    items = obj.get("items")
+    if str(obj["kind"]).endswith("List") and isinstance(items, list):
+        for number, item in enumerate(items):
+            item_line = item_lines[number] if number < len(item_lines) else line
+            if not isinstance(item, dict) or not item.get("kind"):
+                raise ManifestError(f"{file}: document {index}, line {item_line}: item {number} of the "
+                                    f"{obj['kind']} has no kind", hint="each item needs apiVersion and kind")
+            yield Document(file, index, item_line, item, number)
+        return
+    yield Document(file, index, line, obj)

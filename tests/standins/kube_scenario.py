@@ -1,0 +1,75 @@
+"""What a test tells the kubectl stand-in about its cluster, in $RK_STANDIN_STATE.
+
+The stand-in never computes Pod Security verdicts or API responses itself; a
+test registers them, as contract text with the sample names substituted:
+
+    scenario = Scenario(tmp_path)
+    scenario.seed(pod)                                   # objects the cluster holds
+    scenario.reject("Pod", "debug", "demo", contract_text(
+        "kubectl/apply.psa-forbidden-pod.stderr.txt"))   # `apply` refuses it: stderr, exit 1
+    scenario.warn("Deployment", "web", "demo", contract_text("kubectl/apply.psa-warning.stderr.txt"))
+    scenario.label_warnings("demo", contract_text("kubectl/label-ns-dry-run-server.stderr.txt"))
+    scenario.raw("/readyz", "ok")                        # `get --raw /readyz`
+    scenario.kubectl_calls()                             # argv of every kubectl call so far
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Dict, List, Optional
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import standin_lib  # noqa: E402
+from kube_objects import ObjectStore, resource  # noqa: E402
+
+
+def contract_text(relpath: str, substitutions: Optional[Dict[str, str]] = None) -> str:
+    """A contract file with sample names replaced ({"rootlesskube-demo": "team-a"})."""
+    text = standin_lib.contract(relpath)
+    for old, new in (substitutions or {}).items():
+        text = text.replace(old, new)
+    return text
+
+
+def object_key(kind: str, name: str, namespace: Optional[str]) -> str:
+    res = resource(kind)
+    return f"{res.plural}/{(namespace or 'default') if res.namespaced else ''}/{name}"
+
+
+class Scenario:
+    def __init__(self, state: Path):
+        self.state = Path(state)
+        self.objects = ObjectStore(self.state)
+        self._file = self.state / "kubectl" / "scenario.json"
+
+    def _load(self) -> dict:
+        return standin_lib.load_json(self._file, {})
+
+    def _set(self, section: str, key: str, value: str) -> None:
+        data = self._load()
+        data.setdefault(section, {})[key] = value
+        standin_lib.save_json(self._file, data)
+
+    def lookup(self, section: str, key: str) -> Optional[str]:
+        return self._load().get(section, {}).get(key)
+
+    def seed(self, *objects: dict) -> None:
+        for obj in objects:
+            self.objects.put(json.loads(json.dumps(obj)))
+
+    def reject(self, kind: str, name: str, namespace: Optional[str], stderr: str) -> None:
+        self._set("reject", object_key(kind, name, namespace), stderr)
+
+    def warn(self, kind: str, name: str, namespace: Optional[str], stderr: str) -> None:
+        self._set("warn", object_key(kind, name, namespace), stderr)
+
+    def label_warnings(self, namespace: str, stderr: str) -> None:
+        self._set("label-warnings", namespace, stderr)
+
+    def raw(self, path: str, body: str) -> None:
+        self._set("raw", path, body)
+
+    def kubectl_calls(self) -> List[List[str]]:
+        return [c["argv"] for c in standin_lib.calls(self.state) if c["tool"] == "kubectl"]

@@ -25,6 +25,13 @@ def run(args: List[str]) -> int:
         # fast path: importing the CLI framework costs more than the whole answer
         print(f"rootlesskube {__version__}")
         return 0
+    from .cli import Rootlesskube
+
+    return guarded(Rootlesskube, "rootlesskube", args)
+
+
+def guarded(app_cls, prog: str, args: List[str]) -> int:
+    """Run a plumbum application (a rootlesskube.cli.Command) inside the error boundary."""
     from .errors import EXIT_FAILURE, EXIT_INTERRUPTED, Interrupted, RootlesskubeError
 
     def on_sigterm(signum, frame):
@@ -33,9 +40,7 @@ def run(args: List[str]) -> int:
     previous = signal.signal(signal.SIGTERM, on_sigterm)
     debug = "-v" in args or "--verbose" in args or os.environ.get("ROOTLESSKUBE_DEBUG") == "1"
     try:
-        from .cli import Rootlesskube
-
-        _, code = Rootlesskube.run(["rootlesskube", *args], exit=False)
+        _, code = app_cls.run([prog, *args], exit=False)
         sys.stdout.flush()
         return code
     except RootlesskubeError as exc:
@@ -55,7 +60,7 @@ def run(args: List[str]) -> int:
             traceback.print_exc()
         print(
             f"internal error: {type(exc).__name__}: {exc}\n"
-            "This is a bug in rootlesskube; rerun with -v for the traceback and report it.",
+            f"This is a bug in {prog}; rerun with -v for the traceback and report it.",
             file=sys.stderr,
         )
         return EXIT_FAILURE

@@ -1,0 +1,88 @@
+"""Carry out a plan: files through the atomic editor, commands through rootlesskube.run."""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass, field
+from typing import Callable, Collection, List, Sequence
+
+from rootlesskube import ui
+from rootlesskube.host.view import HostView
+from rootlesskube.run import pretty, run
+
+from . import atomic
+from .model import Action
+
+CHANGED, UNCHANGED, SKIPPED, NEEDS_FLAG, MANUAL = "changed", "unchanged", "skipped", "needs-flag", "manual"
+COMMAND_TIMEOUT = 600.0  # package installs are the slow case
+
+Runner = Callable[[Sequence[str]], object]
+
+
+@dataclass
+class Outcome:
+    check_id: str
+    title: str
+    status: str
+    done: List[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"check": self.check_id, "title": self.title, "status": self.status, "done": self.done}
+
+
+def run_command(argv: Sequence[str]) -> object:
+    return run(list(argv), timeout=COMMAND_TIMEOUT)
+
+
+def apply_plan(actions: List[Action], view: HostView, switches: Collection[str] = (),
+               runner: Runner = run_command) -> List[Outcome]:
+    """Apply each action; an action whose files are already right runs no command."""
+    return [_apply(action, view, switches, runner) for action in actions]
+
+
+def _apply(action: Action, view: HostView, switches: Collection[str], runner: Runner) -> Outcome:
+    outcome = Outcome(action.check_id, action.title, UNCHANGED)
+    if action.manual:
+        outcome.status = MANUAL
+        outcome.done = list(action.notes)
+        return outcome
+    if action.skipped:
+        outcome.status = SKIPPED
+        outcome.done = [action.skipped]
+        return outcome
+    if action.requires and action.requires not in switches:
+        outcome.status = NEEDS_FLAG
+        outcome.done = [f"not done: pass {action.requires} to do it"]
+        return outcome
+    with ui.step(action.title):
+        files_changed = False
+        for change in action.writes:
+            written = atomic.replace_file(view.path(change.path), change.old, change.new, change.mode)
+            if written.changed:
+                files_changed = True
+                backup = f" (backup {_host_path(view, written.backup)})" if written.backup else ""
+                outcome.done.append(f"wrote {change.path}{backup}")
+        if action.chmod is not None and _chmod(view, *action.chmod):
+            outcome.done.append(f"chmod {action.chmod[1]:04o} {action.chmod[0]}")
+        if files_changed or not action.writes:
+            for argv in action.runs:
+                runner(argv)
+                outcome.done.append(f"ran {pretty(argv)}")
+    if outcome.done:
+        outcome.status = CHANGED
+    outcome.done += [note for note in action.notes if SKIPPED in note]
+    return outcome
+
+
+def _chmod(view: HostView, path: str, mode: int) -> bool:
+    real = view.path(path)
+    if stat.S_IMODE(os.stat(real).st_mode) == mode:
+        return False
+    os.chmod(real, mode)
+    return True
+
+
+def _host_path(view: HostView, real: str) -> str:
+    root = str(view.root).rstrip("/")
+    return "/" + os.path.relpath(real, root) if root else real

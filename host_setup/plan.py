@@ -1,0 +1,249 @@
+"""From the doctor's failing checks and the host view, the list of actions. Pure: changes nothing."""
+
+from __future__ import annotations
+
+import stat
+from dataclasses import dataclass
+from typing import Dict, Iterable, List, Optional, Tuple
+
+from rootlesskube.host import ids, subids
+from rootlesskube.host.model import FAIL, CheckResult
+from rootlesskube.host.view import HostView
+
+from . import content, facts, subid
+from .atomic import read_text
+from .content import Unparsable
+from .model import REBOOT, RELOGIN, Action, FileChange
+from .subid import UnparsableFile
+
+SYSTEMD_SKIPPED = "systemd not present: skipped"
+KERNEL_CMDLINE_FLAG = "--kernel-cmdline"
+PACKAGES_FLAG = "--packages"
+
+SYSCTLS: Dict[str, Dict[str, str]] = {
+    ids.USERNS_MAX: {"user.max_user_namespaces": "28633"},
+    ids.USERNS_DEBIAN_CLONE: {"kernel.unprivileged_userns_clone": "1"},
+    ids.SYSCTL_INOTIFY: {"fs.inotify.max_user_watches": "524288", "fs.inotify.max_user_instances": "512"},
+    ids.SYSCTL_KEYS: {"kernel.keys.maxkeys": "20000", "kernel.keys.maxbytes": "500000"},
+}
+# Binaries that create user namespaces, at the paths distributions install them.
+USERNS_BINARIES = ("/usr/bin/podman", "/usr/bin/crun", "/usr/bin/runc", "/usr/sbin/runc",
+                   "/usr/bin/slirp4netns", "/usr/bin/pasta", "/usr/bin/rootlesskit")
+PACKAGE_CHECKS = (ids.PODMAN, ids.NEWUIDMAP, ids.NEWGIDMAP, ids.NETWORK_HELPER)
+PACKAGES = {
+    "apt": ["apt-get", "install", "-y", "podman", "uidmap", "slirp4netns", "fuse-overlayfs"],
+    "dnf": ["dnf", "install", "-y", "podman", "shadow-utils", "slirp4netns", "fuse-overlayfs"],
+    "zypper": ["zypper", "--non-interactive", "install", "podman", "shadow", "slirp4netns", "fuse-overlayfs"],
+    "pacman": ["pacman", "-S", "--needed", "--noconfirm", "podman", "shadow", "slirp4netns", "fuse-overlayfs"],
+}
+GRUB_MKCONFIG = {
+    "apt": ("update-grub",),
+    "zypper": ("grub2-mkconfig", "-o", "/boot/grub2/grub.cfg"),
+    "pacman": ("grub-mkconfig", "-o", "/boot/grub/grub.cfg"),
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    """The user the host is prepared for."""
+
+    name: str
+    uid: int
+
+
+@dataclass(frozen=True)
+class Options:
+    subid_count: int = 65536
+    unprivileged_port_start: Optional[int] = None
+
+
+def build_plan(checks: Iterable[CheckResult], view: HostView, user: Target, options: Options = Options()) -> List[Action]:
+    failing = {c.id: c for c in checks if c.status == FAIL}
+    actions: List[Action] = []
+    handled = set()
+
+    def add(action: Optional[Action], *check_ids: str) -> None:
+        handled.update(check_ids)
+        if action is not None:
+            actions.append(action)
+
+    if ids.CGROUP_V2 in failing:
+        add(_kernel_cmdline(view), ids.CGROUP_V2)
+    if ids.CGROUP_DELEGATION in failing:
+        add(_delegation(view), ids.CGROUP_DELEGATION)
+    module_ids = sorted(i for i in failing if i.startswith(ids.MODULE_PREFIX))
+    device_modules = _device_modules(view, failing)
+    if module_ids or device_modules:
+        modules = [i[len(ids.MODULE_PREFIX):] for i in module_ids] + list(device_modules.values())
+        add(_modules(view, modules, module_ids + list(device_modules)), *module_ids, *device_modules)
+    sysctl_ids = [i for i in SYSCTLS if i in failing]
+    if sysctl_ids or options.unprivileged_port_start is not None:
+        add(_sysctls(view, sysctl_ids, options), *sysctl_ids, ids.SYSCTL_PORT_START)
+    if ids.USERNS_APPARMOR in failing:
+        add(_apparmor(view), ids.USERNS_APPARMOR)
+    for check_id, path, switch in ((ids.SUBUID, content.SUBUID, "--add-subuids"),
+                                   (ids.SUBGID, content.SUBGID, "--add-subgids")):
+        if check_id in failing:
+            add(_subids(view, user, options.subid_count, check_id, path, switch), check_id)
+    if ids.SESSION_LINGER in failing:
+        add(_linger(view, user), ids.SESSION_LINGER)
+    if ids.DEV_TUN in failing:
+        add(_tun(view), ids.DEV_TUN)
+    package_ids = [i for i in PACKAGE_CHECKS if i in failing]
+    if package_ids:
+        add(_packages(view, ids.CGROUP_V2 in failing, package_ids), *package_ids)
+    for check_id, check in failing.items():
+        if check_id not in handled:
+            actions.append(Action(check_id, check.title, manual=True,
+                                  notes=(check.fix or check.detail or "no automatic fix",)))
+    return actions
+
+
+def _change(view: HostView, path: str, new_text_of, mode: int = 0o644) -> FileChange:
+    old = read_text(view.path(path))
+    try:
+        new = new_text_of(old)
+    except Unparsable as exc:
+        raise UnparsableFile(f"cannot edit {path} {exc}",
+                             hint="fix or remove that line by hand, then run this again; the file was not changed")
+    existing = view.stat(path)
+    return FileChange(path, old, new, stat.S_IMODE(existing.st_mode) if existing else mode)
+
+
+def _kernel_cmdline(view: HostView) -> Action:
+    family = facts.family(view)
+    title = f"boot with the unified cgroup v2 hierarchy ({content.CGROUP_V2_KERNEL_ARG} on the kernel command line)"
+    common = dict(then=REBOOT, requires=KERNEL_CMDLINE_FLAG)
+    if family == "dnf":
+        return Action(ids.CGROUP_V2, title, runs=(("grubby", "--update-kernel=ALL",
+                                                    f"--args={content.CGROUP_V2_KERNEL_ARG}"),), **common)
+    if family in GRUB_MKCONFIG and view.exists(content.GRUB_DEFAULT):
+        change = _change(view, content.GRUB_DEFAULT, content.grub_default_with_arg)
+        return Action(ids.CGROUP_V2, title, writes=(change,), runs=(GRUB_MKCONFIG[family],), **common)
+    return Action(ids.CGROUP_V2, title, manual=True, then=REBOOT, notes=(
+        f"add {content.CGROUP_V2_KERNEL_ARG} to this boot loader's kernel command line, then reboot",))
+
+
+def _delegation(view: HostView) -> Action:
+    change = _change(view, content.DELEGATE_CONF, content.delegate_conf)
+    title = "delegate the cpu, cpuset, io, memory and pids cgroup controllers to users"
+    if facts.systemd_present(view):
+        return Action(ids.CGROUP_DELEGATION, title, writes=(change,), runs=(("systemctl", "daemon-reload"),),
+                      then=RELOGIN)
+    return Action(ids.CGROUP_DELEGATION, title, writes=(change,), then=RELOGIN,
+                  notes=(f"{SYSTEMD_SKIPPED}: systemctl daemon-reload",))
+
+
+def _device_modules(view: HostView, failing: Dict[str, CheckResult]) -> Dict[str, str]:
+    """check id -> the module that provides its missing device node."""
+    wanted = {}
+    if ids.DEV_TUN in failing and not view.exists(content.DEV_TUN):
+        wanted[ids.DEV_TUN] = "tun"
+    if ids.DEV_FUSE in failing and not view.exists("/dev/fuse"):
+        wanted[ids.DEV_FUSE] = "fuse"
+    return wanted
+
+
+def _modules(view: HostView, modules: List[str], check_ids: List[str]) -> Action:
+    builtin = facts.builtin_modules(view)
+    loadable = [m for m in dict.fromkeys(modules) if m not in builtin]
+    notes = tuple(f"{m} is built into the kernel: not written" for m in modules if m in builtin)
+    check_id = ",".join(check_ids)
+    title = "load kernel modules now and at boot: " + " ".join(loadable)
+    if not loadable:
+        return Action(check_id, title, skipped="every module is built in", notes=notes)
+    change = _change(view, content.MODULES_LOAD_CONF, lambda old: content.modules_load_conf(loadable, old))
+    if facts.module_tree(view) is None:
+        notes += (f"no module tree for kernel {facts.kernel_release(view) or '?'} (/lib/modules): modprobe "
+                  "skipped; the modules load at the next boot of a kernel that has them",)
+        return Action(check_id, title, writes=(change,), notes=notes)
+    return Action(check_id, title, writes=(change,), runs=tuple(("modprobe", m) for m in loadable), notes=notes)
+
+
+def _sysctls(view: HostView, sysctl_ids: List[str], options: Options) -> Action:
+    settings: Dict[str, str] = {}
+    for check_id in sysctl_ids:
+        settings.update(SYSCTLS[check_id])
+    if options.unprivileged_port_start is not None:
+        settings["net.ipv4.ip_unprivileged_port_start"] = str(options.unprivileged_port_start)
+    change = _change(view, content.SYSCTL_CONF, lambda old: content.sysctl_conf(settings, old))
+    runs = tuple(("sysctl", "-w", f"{key}={value}") for key, value in settings.items())
+    check_id = ",".join(sysctl_ids) or ids.SYSCTL_PORT_START
+    return Action(check_id, "set kernel parameters now and at boot: " + ", ".join(settings), writes=(change,), runs=runs)
+
+
+def _apparmor(view: HostView) -> Action:
+    writes, runs, notes = [], [], []
+    for binary in USERNS_BINARIES:
+        if not view.exists(binary):
+            continue
+        if _apparmor_covered(view, binary):
+            notes.append(f"{binary} already has an AppArmor profile allowing userns")
+            continue
+        path = f"{content.APPARMOR_DIR}/{content.apparmor_profile_name(binary)}"
+        writes.append(_change(view, path, lambda old, b=binary: content.apparmor_profile(b)))
+        runs.append(("apparmor_parser", "-r", path))
+    notes.append("the userns restriction stays on for every other program")
+    return Action(ids.USERNS_APPARMOR, "allow user namespaces for the container tools through AppArmor profiles",
+                  writes=tuple(writes), runs=tuple(runs), notes=tuple(notes))
+
+
+def _apparmor_covered(view: HostView, binary: str) -> bool:
+    for name in view.listdir(content.APPARMOR_DIR):
+        path = view.path(f"{content.APPARMOR_DIR}/{name}")
+        text = read_text(path) if path.is_file() else None
+        if text and binary in text and "userns," in text:
+            return True
+    return False
+
+
+def _subids(view: HostView, user: Target, count: int, check_id: str, path: str, switch: str) -> Action:
+    uid_text, gid_text = read_text(view.path(content.SUBUID)), read_text(view.path(content.SUBGID))
+    uid_entries = subid.entries(uid_text, content.SUBUID)
+    gid_entries = subid.entries(gid_text, content.SUBGID)
+    own = uid_entries if path == content.SUBUID else gid_entries
+    title = f"give {user.name} {count} subordinate {'uids' if path == content.SUBUID else 'gids'} that overlap nothing"
+    existing = subid.usable_range(own, user.name, user.uid, count)
+    if existing is not None:
+        return Action(check_id, title, skipped=f"{path} line {existing.line_no} already gives {user.name} "
+                      f"{existing.start}-{existing.end - 1}")
+    start = subid.common_free_start(uid_entries, gid_entries, count)
+    line = content.subid_line(user.name, start, count).rstrip("\n")
+    notes = tuple(f"{path} line {e.line_no} ({e.owner}:{e.start}:{e.count}) is kept; it is too small or overlaps "
+                  "another range" for e in subids.entries_for(own, user.name, user.uid))
+    if view.exists("/usr/sbin/usermod"):
+        return Action(check_id, title, runs=(("usermod", switch, f"{start}-{start + count - 1}", user.name),),
+                      adds=((path, line),), then=RELOGIN, notes=notes)
+    change = _change(view, path, lambda old: content.add_subid_line(old, user.name, start, count))
+    return Action(check_id, title, writes=(change,), adds=((path, line),), then=RELOGIN, notes=notes)
+
+
+def _linger(view: HostView, user: Target) -> Action:
+    title = f"keep {user.name}'s user manager running without a login (lingering)"
+    if not facts.systemd_present(view):
+        return Action(ids.SESSION_LINGER, title, skipped=SYSTEMD_SKIPPED)
+    return Action(ids.SESSION_LINGER, title, runs=(("loginctl", "enable-linger", user.name),))
+
+
+def _tun(view: HostView) -> Action:
+    title = "make /dev/net/tun usable by users (mode 0666)"
+    writes: Tuple[FileChange, ...] = ()
+    notes: Tuple[str, ...] = ()
+    if facts.udev_present(view):
+        writes = (_change(view, content.TUN_UDEV_RULE, lambda old: content.tun_udev_rule()),)
+    else:
+        notes = ("udev not present: the mode lasts until the device node is created again",)
+    if not view.exists(content.DEV_TUN):
+        notes += ("/dev/net/tun does not exist yet: the tun module action creates it",)
+        return Action(ids.DEV_TUN, title, writes=writes, notes=notes)
+    return Action(ids.DEV_TUN, title, writes=writes, chmod=(content.DEV_TUN, 0o666), notes=notes)
+
+
+def _packages(view: HostView, needs_runc: bool, package_ids: List[str]) -> Action:
+    family = facts.family(view)
+    title = "install podman, newuidmap/newgidmap, slirp4netns and fuse-overlayfs"
+    if family is None:
+        return Action(",".join(package_ids), title, manual=True,
+                      notes=("unknown distribution: install these with its package manager",))
+    argv = list(PACKAGES[family]) + (["runc"] if needs_runc else [])  # crun refuses hybrid cgroups
+    return Action(",".join(package_ids), title, runs=(tuple(argv),), requires=PACKAGES_FLAG)

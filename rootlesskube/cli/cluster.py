@@ -1,0 +1,98 @@
+"""`up`, `down`, `status`: one cluster's life cycle."""
+
+from __future__ import annotations
+
+from plumbum import cli
+
+from . import Command
+
+DRIVER_NAMES = ("kind", "minikube", "usernetes")
+
+
+class Up(Command):
+    DESCRIPTION = (
+        "Create a rootless cluster (or reuse the one that exists with the same spec) and wait until every "
+        "node is Ready. Runs the doctor first and stops with exit 3 when the host is not ready. Prints the "
+        "`export KUBECONFIG=...` line on stdout (the kubeconfig is private, under the state directory). On "
+        "failure the logs are collected into a folder it names and the cluster is deleted."
+    )
+
+    driver = cli.SwitchAttr(["--driver"], cli.Set(*DRIVER_NAMES), default="kind", help="the cluster tool")
+    name = cli.SwitchAttr(["--name"], str, default="rootlesskube", help="cluster name (DNS-1123 label)")
+    kubernetes = cli.SwitchAttr(["--kubernetes"], str, help="Kubernetes version, e.g. v1.36.1 (default: the tool's)")
+    node_image = cli.SwitchAttr(["--node-image"], str, help="kind node image pinned by digest (NAME:TAG@sha256:...)")
+    pss_default = cli.SwitchAttr(["--pss-default"], cli.Set("privileged", "baseline", "restricted"),
+                                 help="cluster-wide PodSecurity enforce level for unlabeled namespaces (kind)")
+    api_port = cli.SwitchAttr(["--api-port"], cli.Range(0, 65535), default=0, help="API server host port (0: chosen)")
+    workers = cli.SwitchAttr(["--workers"], cli.Range(0, 10), default=0, help="number of worker nodes")
+    runtime = cli.SwitchAttr(["--container-runtime"], cli.Set("containerd", "cri-o"), default="containerd",
+                             help="minikube's container runtime")
+    usernetes_dir = cli.SwitchAttr(["--usernetes-dir"], str, help="an existing Usernetes checkout to use")
+    join = cli.SwitchAttr(["--join"], str, list=True, help="Usernetes: also join USER@HOST[:PORT] over SSH")
+    recreate = cli.Flag(["--recreate"], help="delete and recreate the cluster if it exists")
+    keep = cli.Flag(["--keep-on-failure"], help="keep a cluster whose bring-up failed (to debug it)")
+    timeout = cli.SwitchAttr(["--timeout"], cli.Range(1, 86400), help="seconds the cluster tool may take to create")
+    wait = cli.SwitchAttr(["--wait"], cli.Range(0, 86400), default=300, help="seconds to wait for nodes to be Ready")
+    json = cli.Flag(["--json"], help="print the cluster record as JSON on stdout")
+
+    def main(self):
+        from .. import cluster, ui
+        from ..drivers.base import ClusterSpec
+
+        spec = ClusterSpec(
+            name=self.name, driver=self.driver, kubernetes=self.kubernetes, node_image=self.node_image,
+            api_port=self.api_port, pss_default=self.pss_default, workers=self.workers,
+            container_runtime=self.runtime, usernetes_dir=self.usernetes_dir, join_hosts=tuple(self.join),
+        )
+        options = cluster.UpOptions(recreate=self.recreate, keep_on_failure=self.keep, wait_seconds=self.wait,
+                                    create_timeout=self.timeout)
+        record = cluster.up(spec, options)
+        if self.json:
+            ui.emit_json(record.as_dict())
+        else:
+            ui.say(f"cluster {record.name!r} ({record.driver}) is "
+                   + ("reused, nothing changed" if record.reused else "ready"))
+            print(f"export KUBECONFIG={record.kubeconfig}")
+        return 0
+
+
+class Down(Command):
+    DESCRIPTION = (
+        "Delete a cluster this user's rootlesskube created. On a shared host it never deletes a cluster it "
+        "did not create, unless --force."
+    )
+
+    name = cli.SwitchAttr(["--name"], str, default="rootlesskube", help="cluster name")
+    force = cli.Flag(["--force"], help="delete it even if rootlesskube did not create it")
+
+    def main(self):
+        from .. import cluster, ui
+
+        existed = cluster.down(self.name, force=self.force)
+        ui.say(f"cluster {self.name!r} deleted" if existed else f"cluster {self.name!r} did not exist; record removed")
+        return 0
+
+
+class Status(Command):
+    DESCRIPTION = "Every cluster this user's rootlesskube knows: driver, nodes, Ready, API endpoint, kubeconfig."
+
+    name = cli.SwitchAttr(["--name"], str, help="only this cluster")
+    json = cli.Flag(["--json"], help="print the status as JSON on stdout")
+
+    def main(self):
+        from .. import cluster, ui
+
+        rows = cluster.status(self.name)
+        if self.json:
+            ui.emit_json(rows)
+            return 0
+        if not rows:
+            ui.say("rootlesskube knows no clusters; create one with `rootlesskube up`")
+            return 0
+        for row in rows:
+            nodes = ", ".join(f"{n['name']} ({'Ready' if n['ready'] else 'NotReady'})" for n in row["nodes"]) or "-"
+            print(f"{row['name']}\n  driver:      {row['driver']}\n  exists:      {'yes' if row['exists'] else 'no'}"
+                  f"\n  ready:       {'yes' if row['ready'] else 'no'}\n  nodes:       {nodes}"
+                  f"\n  api:         {row['api_endpoint'] or '-'}\n  kubeconfig:  {row['kubeconfig']}"
+                  + (f"\n  note:        {row['detail']}" if row["detail"] else ""))
+        return 0

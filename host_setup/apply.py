@@ -41,6 +41,16 @@ def apply_plan(actions: List[Action], view: HostView, switches: Collection[str] 
     return [_apply(action, view, switches, runner) for action in actions]
 
 
+def pending(actions: List[Action], view: HostView, switches: Collection[str] = ()) -> List[Action]:
+    """The actions apply would change something for (what the confirmation counts)."""
+    return [a for a in actions if _runnable(a, switches) and (
+        any(w.changed for w in a.writes) or (a.runs and not a.writes) or (a.chmod and _mode_differs(view, *a.chmod)))]
+
+
+def _runnable(action: Action, switches: Collection[str]) -> bool:
+    return not action.manual and not action.skipped and (not action.requires or action.requires in switches)
+
+
 def _apply(action: Action, view: HostView, switches: Collection[str], runner: Runner) -> Outcome:
     outcome = Outcome(action.check_id, action.title, UNCHANGED)
     if action.manual:
@@ -75,11 +85,14 @@ def _apply(action: Action, view: HostView, switches: Collection[str], runner: Ru
     return outcome
 
 
+def _mode_differs(view: HostView, path: str, mode: int) -> bool:
+    return stat.S_IMODE(os.stat(view.path(path)).st_mode) != mode
+
+
 def _chmod(view: HostView, path: str, mode: int) -> bool:
-    real = view.path(path)
-    if stat.S_IMODE(os.stat(real).st_mode) == mode:
+    if not _mode_differs(view, path, mode):
         return False
-    os.chmod(real, mode)
+    os.chmod(view.path(path), mode)
     return True
 
 

@@ -2,36 +2,26 @@
 
 from __future__ import annotations
 
-import shlex
-from typing import Dict, Optional, Set
+from typing import Optional, Set
 
 from rootlesskube.host.view import HostView
 
-DNF_FAMILY = {"fedora", "rhel", "centos", "rocky", "almalinux", "ol", "amzn"}
-APT_FAMILY = {"debian", "ubuntu", "linuxmint", "pop", "raspbian"}
-SUSE_FAMILY = {"suse", "opensuse", "opensuse-leap", "opensuse-tumbleweed", "sles"}
-ARCH_FAMILY = {"arch", "manjaro", "endeavouros"}
-
-
-def os_release(view: HostView) -> Dict[str, str]:
-    text = view.read("/etc/os-release") or view.read("/usr/lib/os-release") or ""
-    values: Dict[str, str] = {}
-    for line in text.splitlines():
-        if "=" in line and not line.lstrip().startswith("#"):
-            key, _, raw = line.partition("=")
-            try:
-                parts = shlex.split(raw)
-            except ValueError:
-                continue
-            values[key.strip()] = parts[0] if parts else ""
-    return values
+_FAMILIES = {
+    "apt": {"debian", "ubuntu", "linuxmint", "pop", "raspbian"},
+    "dnf": {"fedora", "rhel", "centos", "rocky", "almalinux", "ol", "amzn"},
+    "zypper": {"suse", "opensuse", "opensuse-leap", "opensuse-tumbleweed", "sles"},
+    "pacman": {"arch", "manjaro", "endeavouros"},
+}
 
 
 def family(view: HostView) -> Optional[str]:
-    """"apt", "dnf", "zypper", "pacman" or None, from ID then ID_LIKE."""
-    release = os_release(view)
-    for ident in [release.get("ID", "")] + release.get("ID_LIKE", "").split():
-        for name, members in (("apt", APT_FAMILY), ("dnf", DNF_FAMILY), ("zypper", SUSE_FAMILY), ("pacman", ARCH_FAMILY)):
+    """"apt", "dnf", "zypper", "pacman" or None, from the view's os-release ID then ID_LIKE."""
+    import distro  # imported lazily: start-up time counts
+
+    info = distro.LinuxDistribution(root_dir=str(view.root), include_lsb=False, include_uname=False,
+                                    include_oslevel=False)
+    for ident in [info.id()] + info.like().split():
+        for name, members in _FAMILIES.items():
             if ident in members:
                 return name
     return None

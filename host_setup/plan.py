@@ -81,12 +81,11 @@ def build_plan(checks: Iterable[CheckResult], view: HostView, user: Target, opti
         add(_sysctls(view, sysctl_ids, options), *sysctl_ids, ids.SYSCTL_PORT_START)
     if ids.USERNS_APPARMOR in failing:
         add(_apparmor(view), ids.USERNS_APPARMOR)
-    for check_id, path, switch in ((ids.SUBUID, content.SUBUID, "--add-subuids"),
-                                   (ids.SUBGID, content.SUBGID, "--add-subgids")):
-        if check_id in failing:
-            add(_subids(view, user, options.subid_count, check_id, path, switch), check_id)
+    for action in subid_actions(view, user, options.subid_count):
+        if action.check_id in failing:
+            add(action, action.check_id)
     if ids.SESSION_LINGER in failing:
-        add(_linger(view, user), ids.SESSION_LINGER)
+        add(linger_action(view, user), ids.SESSION_LINGER)
     if ids.DEV_TUN in failing:
         add(_tun(view), ids.DEV_TUN)
     package_ids = [i for i in PACKAGE_CHECKS if i in failing]
@@ -197,6 +196,12 @@ def _apparmor_covered(view: HostView, binary: str) -> bool:
     return False
 
 
+def subid_actions(view: HostView, user: Target, count: int) -> List[Action]:
+    """One action per file (subuid, subgid); skipped when the user already has a usable range."""
+    return [_subids(view, user, count, ids.SUBUID, content.SUBUID, "--add-subuids"),
+            _subids(view, user, count, ids.SUBGID, content.SUBGID, "--add-subgids")]
+
+
 def _subids(view: HostView, user: Target, count: int, check_id: str, path: str, switch: str) -> Action:
     uid_text, gid_text = read_text(view.path(content.SUBUID)), read_text(view.path(content.SUBGID))
     uid_entries = subid.entries(uid_text, content.SUBUID)
@@ -218,7 +223,7 @@ def _subids(view: HostView, user: Target, count: int, check_id: str, path: str, 
     return Action(check_id, title, writes=(change,), adds=((path, line),), then=RELOGIN, notes=notes)
 
 
-def _linger(view: HostView, user: Target) -> Action:
+def linger_action(view: HostView, user: Target) -> Action:
     title = f"keep {user.name}'s user manager running without a login (lingering)"
     if not facts.systemd_present(view):
         return Action(ids.SESSION_LINGER, title, skipped=SYSTEMD_SKIPPED)

@@ -36,6 +36,9 @@ OK, OFFENDER = "ok", "offender"
 NETWORK_HELPERS = ("slirp4netns", "pasta", "pasta.avx2")
 PORT_HELPERS = ("rootlessport", "rootlessport-child")
 ROOTLESS_NETNS_PREFIX = "rootless-netns"  # podman's shared namespace for rootless bridge networks
+# Commands are cut short in reports: the start names the process; the rest is noise and may carry credentials.
+COMMAND_WIDTH = 120
+NAMED_OFFENDERS = 5  # in the one-line verdict; the report lists them all
 
 
 @dataclass(frozen=True)
@@ -136,8 +139,13 @@ class Proof:
         if self.rootless:
             return (f"rootless: all {len(self.records)} processes of {self.subject} run as {self.user.name} "
                     f"(uid {self.user.uid}) or its subordinate ids, inside a user namespace")
+        offenders = self.offenders
         causes = list(self.problems) + [
-            f"pid {r.pid} ({_short(r.command)}): {'; '.join(r.reasons)}" for r in self.offenders]
+            f"pid {r.pid} ({_short(r.command, 40)}): {'; '.join(r.reasons)}" for r in offenders[:NAMED_OFFENDERS]]
+        if len(offenders) > NAMED_OFFENDERS:
+            causes.append(f"and {len(offenders) - NAMED_OFFENDERS} more offending processes (see the report)")
+        if not self.records:
+            causes.append("no process was found")
         return f"NOT rootless: {self.subject}: " + " | ".join(causes)
 
     def as_dict(self) -> dict:
@@ -153,7 +161,7 @@ class Proof:
         }
 
 
-def _short(command: str, width: int = 60) -> str:
+def _short(command: str, width: int) -> str:
     return command if len(command) <= width else command[: width - 3] + "..."
 
 
@@ -161,11 +169,12 @@ def judge(facts: ProcessFacts, role: str, user: UserIds) -> List[str]:
     """Every reason this process is not rootless (empty: it is)."""
     reasons = []
     for kind, ids, owns in (("uid", facts.uids, user.owns_uid), ("gid", facts.gids, user.owns_gid)):
-        for label, value in zip(("real", "effective", "saved"), ids):
+        for value in sorted(set(ids)):
+            which = ", ".join(label for label, v in zip(("real", "effective", "saved"), ids) if v == value)
             if value == 0:
-                reasons.append(f"host {label} {kind} is 0 (root)")
+                reasons.append(f"host {kind} 0 (root) as {which} {kind}")
             elif not owns(value):
-                reasons.append(f"host {label} {kind} {value} is neither {user.name}'s own nor in "
+                reasons.append(f"host {kind} {value} ({which}) is neither {user.name}'s own nor in "
                                f"{user.name}'s /etc/sub{kind} ranges")
     if role == CONTAINER:
         if is_identity(facts.uid_map):
@@ -179,7 +188,7 @@ def judge(facts: ProcessFacts, role: str, user: UserIds) -> List[str]:
 
 def record(facts: ProcessFacts, role: str, user: UserIds, why: str = "") -> ProcessRecord:
     return ProcessRecord(
-        pid=facts.pid, ppid=facts.ppid, role=role, command=facts.command,
+        pid=facts.pid, ppid=facts.ppid, role=role, command=_short(facts.command, COMMAND_WIDTH),
         host_uids=facts.uids, host_gids=facts.gids,
         container_uids=tuple(to_container(facts.uid_map, u) for u in facts.uids),
         container_gids=tuple(to_container(facts.gid_map, g) for g in facts.gids),
@@ -197,10 +206,14 @@ def verify_pid(pid: int, user: UserIds) -> Proof:
 
 
 def verify_container(podman: Podman, container: str, user: UserIds, info: Optional[PodmanInfo] = None) -> Proof:
-    """The proof for a running container: its process tree, its conmon and its network helpers.
+    """The proof for a running container: its processes, its conmons and its network helpers.
 
-    Raises ContainerNotFound (podman's message) when there is no such container,
-    RootlesskubeError when it is not running.
+    The container's processes are its init (inspect State.Pid), every process
+    in the same pid namespace (that includes `podman exec` sessions, which are
+    not descendants of init) and every descendant of those (pods in a node
+    container have pid namespaces of their own). Raises ContainerNotFound
+    (podman's message) when there is no such container, RootlesskubeError when
+    it is not running.
     """
     info = info or podman.info()
     state = podman.inspect(container)
@@ -212,40 +225,93 @@ def verify_container(podman: Podman, container: str, user: UserIds, info: Option
             "so there are no processes to verify",
             hint=f"start it with `podman start {container}`, then verify again")
     pid = int(status["Pid"])
-    records = _tree_records(pid, user, subject)
     problems = []
     if not info.rootless:
         problems.append("podman info reports rootless: false; this Podman runs containers as host root")
 
-    conmon_pid = int(status.get("ConmonPid") or records[0].ppid)
+    members = [(pid, subject)] + [(p, f"in the pid namespace of {subject}") for p in _same_pid_namespace(pid)]
+    records = _records_with_descendants(members, user)
+    if not records:
+        raise RootlesskubeError(f"the processes of {subject} exited while they were read",
+                                hint="check that the container is running (`podman ps`), then verify again")
     seen = {r.pid for r in records}
-    extra = [(conmon_pid, CONMON, f"conmon of {container} (State.ConmonPid)")]
-    extra += network_helpers(pid, state, owner_uid=records[0].host_uids[0])
-    for helper_pid, role, why in extra:
-        if helper_pid in seen:
-            continue
-        seen.add(helper_pid)
-        try:
-            records.append(record(read_process(helper_pid), role, user, why))
-        except psutil.NoSuchProcess:
-            continue
+    helpers = conmons(state.get("Id", ""), status.get("ConmonPid"))
+    helpers += network_helpers(pid, state, owner_uid=records[0].host_uids[0])
+    for helper_pid, role, why in helpers:
+        if helper_pid not in seen:
+            seen.add(helper_pid)
+            records += _records([(helper_pid, why)], role, user)
     return Proof(subject, user, records, problems, podman=info)
 
 
 def _tree_records(pid: int, user: UserIds, subject: str) -> List[ProcessRecord]:
-    try:
-        root = psutil.Process(pid)
-        descendants = root.children(recursive=True)
-        records = [record(read_process(pid), CONTAINER, user, subject)]
-    except psutil.NoSuchProcess:
+    if not psutil.pid_exists(pid):
         raise RootlesskubeError(f"there is no process with pid {pid}",
-                                hint="check the pid with `ps -p PID`; the process may have exited") from None
-    for child in descendants:
+                                hint="check the pid with `ps -p PID`; the process may have exited")
+    records = _records_with_descendants([(pid, subject)], user)
+    if not records:
+        raise RootlesskubeError(f"process {pid} exited while it was read", hint="verify a running process")
+    return records
+
+
+def _records_with_descendants(members: List[Tuple[int, str]], user: UserIds) -> List[ProcessRecord]:
+    """Records of members and all their descendants, each pid once, in the order found."""
+    wanted: List[Tuple[int, str]] = []
+    seen = set()
+    for member, why in members:
         try:
-            records.append(record(read_process(child.pid), CONTAINER, user, f"descendant of pid {pid}"))
+            children = psutil.Process(member).children(recursive=True)
+        except psutil.NoSuchProcess:
+            continue
+        for found, reason in [(member, why)] + [(c.pid, f"descendant of pid {member}") for c in children]:
+            if found not in seen:
+                seen.add(found)
+                wanted.append((found, reason))
+    return _records(wanted, CONTAINER, user)
+
+
+def _records(pids: List[Tuple[int, str]], role: str, user: UserIds) -> List[ProcessRecord]:
+    records = []
+    for pid, why in pids:
+        try:
+            records.append(record(read_process(pid), role, user, why))
         except psutil.NoSuchProcess:
             continue  # exited while we looked
     return records
+
+
+def _same_pid_namespace(pid: int) -> List[int]:
+    """Other processes in pid's pid namespace (those whose namespace we may read).
+
+    Nothing when that is our own pid namespace (a container run with --pid=host):
+    then every process of the host would count as the container's.
+    """
+    target = namespace_inode(pid, "pid")
+    if target is None or target == namespace_inode(os.getpid(), "pid"):
+        return []
+    found = []
+    for other in psutil.pids():
+        if other == pid:
+            continue
+        try:
+            if namespace_inode(other, "pid") == target:
+                found.append(other)
+        except psutil.NoSuchProcess:
+            continue
+    return found
+
+
+def conmons(container_id: str, conmon_pid) -> List[Tuple[int, str, str]]:
+    """The container's conmon (State.ConmonPid) and those of its exec sessions (`-c ID` in their argv)."""
+    found = []
+    if conmon_pid:
+        found.append((int(conmon_pid), CONMON, "conmon of the container (State.ConmonPid)"))
+    if container_id:
+        for proc in psutil.process_iter(["name", "cmdline"]):
+            argv = proc.info["cmdline"] or []
+            if proc.info["name"] == "conmon" and container_id in argv and proc.pid != conmon_pid:
+                found.append((proc.pid, CONMON, "conmon of an exec session (its argv names the container id)"))
+    return found
 
 
 def network_helpers(pid: int, state: dict, owner_uid: int) -> List[Tuple[int, str, str]]:

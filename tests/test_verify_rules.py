@@ -44,8 +44,8 @@ def test_host_root_in_the_host_namespace_is_named_with_every_reason():
     rec = verify.record(facts(0, 0, IDENTITY_MAP), verify.CONTAINER, ALICE)
     assert rec.verdict == "offender"
     assert rec.reasons == [
-        "host real uid is 0 (root)", "host effective uid is 0 (root)", "host saved uid is 0 (root)",
-        "host real gid is 0 (root)", "host effective gid is 0 (root)", "host saved gid is 0 (root)",
+        "host uid 0 (root) as real, effective, saved uid",
+        "host gid 0 (root) as real, effective, saved gid",
         "runs in the host user namespace (uid_map is the identity map 0 0 4294967295)",
     ]
     assert rec.container_uids == (0, 0, 0)
@@ -54,14 +54,13 @@ def test_host_root_in_the_host_namespace_is_named_with_every_reason():
 def test_only_the_saved_uid_being_root_is_enough_to_fail():
     f = facts(1000, 1000)
     f = ProcessFacts(**{**f.__dict__, "uids": (1000, 1000, 0)})
-    assert verify.record(f, verify.CONTAINER, ALICE).reasons == ["host saved uid is 0 (root)"]
+    assert verify.record(f, verify.CONTAINER, ALICE).reasons == ["host uid 0 (root) as saved uid"]
 
 
 def test_a_uid_outside_the_subuid_range_is_an_offender():
     rec = verify.record(facts(165536, 1000, parse_id_map("0 1000 1\n1 100000 65537\n")), verify.CONTAINER, ALICE)
     assert rec.reasons == [
-        f"host {k} uid 165536 is neither alice's own nor in alice's /etc/subuid ranges"
-        for k in ("real", "effective", "saved")]
+        "host uid 165536 (real, effective, saved) is neither alice's own nor in alice's /etc/subuid ranges"]
 
 
 def test_container_root_mapped_elsewhere_than_the_user_is_named():
@@ -87,8 +86,10 @@ def test_proof_verdicts_and_json_shape():
     proof.records.append(bad)
     data = json.loads(json.dumps(proof.as_dict()))
     assert data["rootless"] is False and data["offenders"] == [11]
-    assert data["verdict"].startswith("NOT rootless: container rk-dev-control-plane: pid 11 (sleep 300): "
-                                      "host real uid is 0 (root); ")
+    assert data["verdict"] == (
+        "NOT rootless: container rk-dev-control-plane: pid 11 (sleep 300): host uid 0 (root) as real, effective, "
+        "saved uid; host gid 0 (root) as real, effective, saved gid; runs in the host user namespace "
+        "(uid_map is the identity map 0 0 4294967295)")
     assert data["records"][0] == {
         "pid": 10, "ppid": 1, "role": "container", "command": "sleep 300",
         "host_uids": [1000, 1000, 1000], "host_gids": [1000, 1000, 1000],
@@ -97,7 +98,24 @@ def test_proof_verdicts_and_json_shape():
 
 
 def test_an_empty_proof_is_not_rootless():
-    assert verify.Proof("pid 1", ALICE, []).rootless is False
+    proof = verify.Proof("pid 1", ALICE, [])
+    assert proof.rootless is False
+    assert proof.verdict_line() == "NOT rootless: pid 1: no process was found"
+
+
+def test_the_verdict_names_five_offenders_and_counts_the_rest():
+    bad = [verify.record(facts(0, 1000, pid=100 + i), verify.CONMON, ALICE) for i in range(7)]
+    line = verify.Proof("pid 100", ALICE, bad).verdict_line()
+    assert line.count("host uid 0 (root) as real, effective, saved uid") == 5
+    assert line.endswith("pid 104 (sleep 300): host uid 0 (root) as real, effective, saved uid | "
+                         "and 2 more offending processes (see the report)")
+
+
+def test_long_commands_are_cut_short():
+    f = facts(1000, 1000)
+    f = ProcessFacts(**{**f.__dict__, "command": "postgres --password=" + "x" * 200})
+    rec = verify.record(f, verify.CONTAINER, ALICE)
+    assert len(rec.command) == verify.COMMAND_WIDTH and rec.command.endswith("x...")
 
 
 def test_user_ids_come_from_passwd_and_the_subid_files(tmp_path):

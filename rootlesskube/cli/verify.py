@@ -57,7 +57,9 @@ class Verify(Command):
 
 
 def _ids(values) -> str:
-    return ",".join("-" if v is None else str(v) for v in values)
+    """real,effective,saved; one number when all three agree."""
+    shown = ["-" if v is None else str(v) for v in values]
+    return shown[0] if len(set(shown)) == 1 else ",".join(shown)
 
 
 def _print_table(proof) -> None:

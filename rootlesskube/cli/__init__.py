@@ -76,3 +76,4 @@ class Rootlesskube(Group):
 # One line per command group; the module is imported only when it is used.
 Rootlesskube.subcommand("verify", "rootlesskube.cli.verify.Verify")
 Rootlesskube.subcommand("pss", "rootlesskube.cli.pss.Pss")
+Rootlesskube.subcommand("ns", "rootlesskube.cli.ns.Ns")

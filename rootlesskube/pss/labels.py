@@ -48,6 +48,13 @@ class PssLabels:
     def unlabeled(self) -> bool:
         return self.enforce is None and self.audit is None and self.warn is None
 
+    def validated(self) -> "PssLabels":
+        """self, after checking every level and version (UsageError naming the bad one)."""
+        for policy in self.modes().values():
+            if policy is not None:
+                ModePolicy.validated(policy.level, policy.version)
+        return self
+
     def modes(self) -> Dict[str, Optional[ModePolicy]]:
         return {mode: getattr(self, mode) for mode in MODES}
 

@@ -1,0 +1,144 @@
+"""What every check reads: the view, the user, the driver, and the live probes.
+
+Live probes (podman info, tool versions) start in threads as soon as the
+context exists, so they run while the file-based checks read the view.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass
+from typing import Dict, Optional, Tuple
+
+from .. import run as runner
+from .fixes import Distro
+from .requirements import Requirements
+from .users import HostUser
+from .view import HostView
+
+# where programs are looked for in a --host-root tree (live: the PATH)
+BIN_DIRS = ("/usr/local/bin", "/usr/bin", "/bin", "/usr/local/sbin", "/usr/sbin", "/sbin")
+PODMAN_INFO_TIMEOUT = 30.0
+VERSION_TIMEOUT = 10.0
+VERSION_ARGV = {
+    "kind": ["version"],  # "kind v0.32.0 go1.26.3 linux/amd64"
+    "minikube": ["version", "--short"],  # "v1.38.1"
+}
+_VERSION = re.compile(r"\bv?(\d+\.\d+(?:\.\d+)?)")
+
+
+@dataclass(frozen=True)
+class Probe:
+    """The outcome of one live command: parsed value or the error it gave."""
+
+    value: object = None
+    error: Optional[str] = None
+
+
+class Context:
+    def __init__(self, view: HostView, user: HostUser, driver: str, distro: Distro,
+                 requirements: Requirements, executor: Optional[Executor] = None):
+        self.view = view
+        self.user = user
+        self.driver = driver
+        self.distro = distro
+        self.req = requirements
+        self.caller_uid = os.getuid()
+        self._executor = executor
+        self._futures: Dict[str, Future] = {}
+        self._paths: Dict[str, Optional[str]] = {}
+
+    # -- why a live probe may not run ----------------------------------------------------
+    def live_reason(self) -> Optional[str]:
+        """None when live probes may run, else why they are skipped."""
+        if not self.view.live:
+            return f"--host-root {self.view.root}: this needs the running host, not files"
+        return None
+
+    def user_reason(self) -> Optional[str]:
+        """None when this process runs as the checked user, else why its own facts do not apply."""
+        reason = self.live_reason()
+        if reason is None and self.caller_uid != self.user.uid:
+            reason = (f"doctor runs as uid {self.caller_uid}, not as {self.user.name} (uid {self.user.uid}): "
+                      f"these live facts would be the caller's; run `rootlesskube doctor` as {self.user.name}")
+        return reason
+
+    # -- programs ------------------------------------------------------------------------
+    def find(self, name: str) -> Optional[str]:
+        """The host path of a program: on PATH when live, in BIN_DIRS of the view otherwise."""
+        if name not in self._paths:
+            if self.view.live:
+                found = runner.which(name)
+            else:
+                found = next((f"{d}/{name}" for d in BIN_DIRS if self.view.path(f"{d}/{name}").is_file()), None)
+            self._paths[name] = found
+        return self._paths[name]
+
+    def systemd(self) -> bool:
+        """Is systemd the init? Live: sd_booted()'s test; an image: is systemd installed."""
+        if self.view.live:
+            return self.view.exists("/run/systemd/system")
+        return any(self.view.exists(p) for p in ("/usr/lib/systemd/systemd", "/lib/systemd/systemd"))
+
+    # -- live probes ---------------------------------------------------------------------
+    def start_probes(self) -> None:
+        if self._executor is None or self.live_reason():
+            return
+        if self.user_reason() is None and self.find("podman"):
+            self._futures["podman"] = self._executor.submit(_podman_info)
+        for tool in VERSION_ARGV:
+            if tool in self.req.tools and self.find(tool):
+                self._futures[tool] = self._executor.submit(_tool_version, self.find(tool), VERSION_ARGV[tool])
+
+    def podman_info(self) -> Probe:
+        return self._result("podman", _podman_info)
+
+    def tool_version(self, tool: str) -> Probe:
+        path = self.find(tool)
+        if tool not in VERSION_ARGV or path is None:
+            return Probe()
+        return self._result(tool, lambda: _tool_version(path, VERSION_ARGV[tool]))
+
+    def _result(self, key: str, compute) -> Probe:
+        future = self._futures.get(key)
+        if future is None:
+            future = self._futures[key] = _done(compute)
+        return future.result()
+
+
+def _done(compute) -> Future:
+    future: Future = Future()
+    future.set_result(compute())
+    return future
+
+
+def _podman_info() -> Probe:
+    try:
+        result = runner.run(["podman", "info", "--format", "json"], timeout=PODMAN_INFO_TIMEOUT)
+    except runner.CommandError as exc:
+        return Probe(error=str(exc))
+    try:
+        return Probe(value=json.loads(result.stdout))
+    except json.JSONDecodeError as exc:
+        return Probe(error=f"`podman info --format json` printed no valid JSON: {exc}")
+
+
+def _tool_version(path: str, args) -> Probe:
+    try:
+        result = runner.run([path, *args], timeout=VERSION_TIMEOUT)
+    except runner.CommandError as exc:
+        return Probe(error=str(exc))
+    return Probe(value=parse_version(result.stdout))
+
+
+def parse_version(text: str) -> Optional[str]:
+    """The first dotted version in a tool's output ("kind v0.32.0 go1.26.3" -> "0.32.0")."""
+    match = _VERSION.search(text)
+    return match.group(1) if match else None
+
+
+def version_tuple(version: str) -> Tuple[int, ...]:
+    return tuple(int(p) for p in re.findall(r"\d+", version)[:3])

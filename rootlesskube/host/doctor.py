@@ -1,0 +1,106 @@
+"""Run every host check for one user and driver; the report that `doctor` prints and host_setup reads.
+
+    report = run_doctor(HostView("/"), "alice", "kind")
+    report.ready, report.get("cgroup.v2").status, report.as_dict()
+
+Live probes (podman info, tool versions) run in threads while the file-based
+checks read the view. A check that meets an unreadable file becomes a `warn`
+naming the file, never a traceback.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable, List, Optional
+
+from ..drivers import DRIVERS
+from ..errors import UsageError
+from . import (check_cgroups, check_devices, check_ids, check_modules, check_resources, check_session,
+               check_system, check_tools, check_userns, fixes, users)
+from .context import Context
+from .model import FAIL, WARN, CheckResult
+from .readers import architecture, kernel_release
+from .requirements import for_driver
+from .view import HostReadError, HostView
+
+# file-based checks first, the ones that wait for live probes last
+CHECK_GROUPS = (
+    check_system.CHECKS[:1] + check_userns.CHECKS + check_cgroups.CHECKS + check_modules.CHECKS
+    + check_ids.CHECKS + check_devices.CHECKS + check_system.CHECKS[1:] + check_session.CHECKS
+    + check_tools.CHECKS + check_resources.CHECKS
+)
+PROBE_THREADS = 4
+
+
+@dataclass
+class DoctorReport:
+    driver: str
+    user: str
+    host: dict
+    checks: List[CheckResult] = field(default_factory=list)
+
+    @property
+    def ready(self) -> bool:
+        """No check fails for the chosen driver."""
+        return not any(c.status == FAIL for c in self.checks)
+
+    def get(self, check_id: str) -> Optional[CheckResult]:
+        return next((c for c in self.checks if c.id == check_id), None)
+
+    def failing(self) -> List[CheckResult]:
+        return [c for c in self.checks if c.status == FAIL]
+
+    def as_dict(self) -> dict:
+        return {
+            "ready": self.ready,
+            "driver": self.driver,
+            "user": self.user,
+            "host": self.host,
+            "checks": [c.as_dict() for c in self.checks],
+        }
+
+
+def run_doctor(view: HostView, user: str, driver: str) -> DoctorReport:
+    """Check the host seen through `view` for `user` and `driver`. UsageError for an unknown user or driver."""
+    if driver not in DRIVERS:
+        raise UsageError(f"unknown driver {driver!r}", hint=f"use one of: {', '.join(DRIVERS)}")
+    host_user = users.lookup(view, user)
+    distro = fixes.detect(view)
+    with ThreadPoolExecutor(max_workers=PROBE_THREADS, thread_name_prefix="doctor-probe") as executor:
+        ctx = Context(view, host_user, driver, distro, for_driver(driver), executor)
+        ctx.start_probes()
+        results: List[CheckResult] = []
+        for check in CHECK_GROUPS:
+            results += _run_one(check, ctx)
+    host = {
+        "root": str(view.root),
+        "live": view.live,
+        "os": distro.name,
+        "distribution": distro.id,
+        "version": distro.version,
+        "package_manager": distro.family,
+        "kernel": _quiet(kernel_release, view),
+        "arch": _quiet(architecture, view),
+        "uid": host_user.uid,
+    }
+    return DoctorReport(driver, user, host, results)
+
+
+def _run_one(check: Callable, ctx: Context) -> List[CheckResult]:
+    try:
+        out = check(ctx)
+    except HostReadError as exc:
+        # which check: name it after the function, whose results we could not produce
+        check_id = getattr(check, "CHECK_ID", None) or check.__name__.replace("check_", "").replace("_", "-")
+        return [CheckResult(check_id, WARN, f"could not read {exc.path}",
+                            f"{exc.path} cannot be read: {exc.reason}",
+                            f"make {exc.path} readable (it should be a regular file), then rerun doctor")]
+    return out if isinstance(out, list) else [out]
+
+
+def _quiet(read, view: HostView) -> Optional[str]:
+    try:
+        return read(view)
+    except HostReadError:
+        return None

@@ -1,0 +1,192 @@
+"""The fix text of each check: the exact commands for this distribution.
+
+The distribution (and its package-manager family) is read with `distro` from
+the view's /etc/os-release, so `--host-root` gets the image's commands. Fixes
+that change the system say "as root" and name `sudo rootlesskube-host-setup
+apply`, which performs the same change; the file names below are the ones
+host_setup writes, so doing it by hand and doing it with host_setup agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence
+
+from .view import HostView
+
+HOST_SETUP = "sudo rootlesskube-host-setup apply"
+SYSCTL_CONF = "/etc/sysctl.d/99-rootlesskube.conf"
+MODULES_LOAD_CONF = "/etc/modules-load.d/rootlesskube.conf"
+DELEGATE_CONF = "/etc/systemd/system/user@.service.d/delegate.conf"
+TUN_UDEV_RULE = "/etc/udev/rules.d/70-rootlesskube-tun.rules"
+CGROUP_V2_KERNEL_ARG = "systemd.unified_cgroup_hierarchy=1"
+
+RELOGIN = "Then log out and back in (or run `loginctl terminate-user {user}` as root); a reboot also works."
+REBOOT = "Then reboot: kernel command-line changes take effect only at boot."
+
+FAMILIES = ("apt", "dnf", "zypper", "pacman")
+_FAMILY_OF = {
+    "debian": "apt", "ubuntu": "apt", "linuxmint": "apt", "pop": "apt", "raspbian": "apt",
+    "fedora": "dnf", "rhel": "dnf", "centos": "dnf", "rocky": "dnf", "almalinux": "dnf", "ol": "dnf",
+    "amzn": "dnf",
+    "opensuse": "zypper", "opensuse-leap": "zypper", "opensuse-tumbleweed": "zypper", "sles": "zypper",
+    "suse": "zypper",
+    "arch": "pacman", "manjaro": "pacman", "endeavouros": "pacman",
+}
+_INSTALL = {
+    "apt": ["apt-get", "install", "-y"],
+    "dnf": ["dnf", "install", "-y"],
+    "zypper": ["zypper", "--non-interactive", "install"],
+    "pacman": ["pacman", "-S", "--needed", "--noconfirm"],
+}
+# a package name per family, for each program or feature the doctor can find missing
+PACKAGES: Dict[str, Dict[str, str]] = {
+    "newuidmap": {"apt": "uidmap", "dnf": "shadow-utils", "zypper": "shadow", "pacman": "shadow"},
+    "podman": {"apt": "podman", "dnf": "podman", "zypper": "podman", "pacman": "podman"},
+    "slirp4netns": {"apt": "slirp4netns", "dnf": "slirp4netns", "zypper": "slirp4netns", "pacman": "slirp4netns"},
+    "pasta": {"apt": "passt", "dnf": "passt", "zypper": "passt", "pacman": "passt"},
+    "fuse-overlayfs": {"apt": "fuse-overlayfs", "dnf": "fuse-overlayfs", "zypper": "fuse-overlayfs",
+                       "pacman": "fuse-overlayfs"},
+    "make": {"apt": "make", "dnf": "make", "zypper": "make", "pacman": "make"},
+    "jq": {"apt": "jq", "dnf": "jq", "zypper": "jq", "pacman": "jq"},
+    "podman-compose": {"apt": "podman-compose", "dnf": "podman-compose", "zypper": "podman-compose",
+                       "pacman": "podman-compose"},
+}
+DOWNLOADS = {
+    "kind": "https://kind.sigs.k8s.io/docs/user/quick-start/#installation",
+    "minikube": "https://minikube.sigs.k8s.io/docs/start/",
+    "kubectl": "https://kubernetes.io/docs/tasks/tools/",
+}
+
+
+@dataclass(frozen=True)
+class Distro:
+    id: str
+    name: str
+    version: str
+    family: Optional[str]  # one of FAMILIES, None when unknown
+
+
+def detect(view: HostView) -> Distro:
+    """The distribution of the view, read from its /etc/os-release (no lsb_release, no uname)."""
+    import distro  # imported lazily: start-up time counts
+
+    info = distro.LinuxDistribution(
+        root_dir=str(view.root), include_lsb=False, include_uname=False, include_oslevel=False
+    )
+    ident = info.id() or "linux"
+    family = _FAMILY_OF.get(ident)
+    for like in info.like().split():
+        family = family or _FAMILY_OF.get(like)
+    return Distro(ident, info.name(pretty=True) or ident, info.version(), family)
+
+
+def _join(argv: Sequence[str]) -> str:
+    import shlex
+
+    return shlex.join(argv)
+
+
+def install_command(distro: Distro, programs: Iterable[str]) -> str:
+    """`apt-get install -y uidmap ...` for this family, or a sentence when the family is unknown."""
+    programs = list(programs)
+    if distro.family is None:
+        return ("install " + ", ".join(programs) + " with your distribution's package manager "
+                f"({distro.name} is not one rootlesskube knows)")
+    packages: List[str] = []
+    for program in programs:
+        package = PACKAGES.get(program, {}).get(distro.family, program)
+        if package not in packages:
+            packages.append(package)
+    return _join([*_INSTALL[distro.family], *packages])
+
+
+def as_root(commands: Sequence[str], note: Optional[str] = None, host_setup: bool = True) -> str:
+    """A fix that changes the system: host_setup first, then the same change by hand."""
+    head = f"{HOST_SETUP}   (as root; does the following for you)\nor by hand, as root:" if host_setup \
+        else "as root:"
+    lines = [head, *("  " + c for c in commands)]
+    if note:
+        lines.append(note)
+    return "\n".join(lines)
+
+
+def as_user(commands: Sequence[str], note: Optional[str] = None) -> str:
+    lines = ["as the user:", *("  " + c for c in commands)]
+    if note:
+        lines.append(note)
+    return "\n".join(lines)
+
+
+def install(distro: Distro, programs: Iterable[str], note: Optional[str] = None) -> str:
+    return as_root([install_command(distro, programs)], note, host_setup=False)
+
+
+def sysctl(settings: Mapping[str, str], note: Optional[str] = None) -> str:
+    lines = [f"echo '{key} = {value}' >> {SYSCTL_CONF}" for key, value in settings.items()]
+    return as_root([*lines, "sysctl --system"], note)
+
+
+def modules(names: Sequence[str]) -> str:
+    listed = " ".join(names)
+    return as_root(
+        [f"printf '%s\\n' {listed} >> {MODULES_LOAD_CONF}", f"modprobe -a {listed}"],
+        "modules-load.d loads them again at every boot.",
+    )
+
+
+def kernel_arguments(distro: Distro, args: Sequence[str], note: Optional[str] = None) -> str:
+    """Add kernel command-line arguments the way this family does it, then reboot."""
+    joined = " ".join(args)
+    if distro.family == "dnf":
+        commands = [f'grubby --update-kernel=ALL --args="{joined}"']
+    else:
+        regen = {
+            "apt": "update-grub",
+            "zypper": "grub2-mkconfig -o /boot/grub2/grub.cfg",
+            "pacman": "grub-mkconfig -o /boot/grub/grub.cfg",
+        }.get(distro.family or "", "regenerate your boot loader's configuration")
+        commands = [f'add {joined} to GRUB_CMDLINE_LINUX in /etc/default/grub', regen]
+    text = as_root(commands, REBOOT)
+    return text + ("\n" + note if note else "")
+
+
+def delegate_conf(controllers: Sequence[str], user: str) -> str:
+    listed = " ".join(controllers)
+    return as_root(
+        [
+            "mkdir -p /etc/systemd/system/user@.service.d",
+            f"printf '[Service]\\nDelegate={listed}\\n' > {DELEGATE_CONF}",
+            "systemctl daemon-reload",
+        ],
+        RELOGIN.format(user=user),
+    )
+
+
+def subids(user: str, start: int, count: int) -> str:
+    last = start + count - 1
+    return as_root(
+        [f"usermod --add-subuids {start}-{last} --add-subgids {start}-{last} {user}"],
+        f"Then, as {user}: podman system migrate   (so Podman picks up the new range)",
+    )
+
+
+def linger(user: str) -> str:
+    return as_root([f"loginctl enable-linger {user}"], "Without it the cluster stops when the last session ends.")
+
+
+def device_mode(device: str, mode: str, module: str) -> str:
+    rule = TUN_UDEV_RULE if module == "tun" else f"/etc/udev/rules.d/70-rootlesskube-{module}.rules"
+    return as_root(
+        [f"modprobe {module}", f"chmod {mode} {device}",
+         f"echo 'KERNEL==\"{module}\", MODE=\"{mode}\"' > {rule}"],
+        "The udev rule keeps the mode after a reboot.",
+    )
+
+
+def login_session(user: str) -> str:
+    return as_user(
+        [f"ssh {user}@localhost   (or: machinectl shell {user}@)",
+         "or wrap the command: systemd-run --user --scope -p Delegate=yes rootlesskube ..."],
+        "su and sudo keep the caller's session: no XDG_RUNTIME_DIR, no user cgroup of your own.",
+    )

@@ -57,7 +57,6 @@ class _ForUser(Command):
         import pwd
 
         from rootlesskube import names, ui
-        from rootlesskube.host.doctor import run_doctor
         from rootlesskube.host.view import HostView
 
         from .plan import Options, Target, build_plan
@@ -74,6 +73,8 @@ class _ForUser(Command):
                              hint=f"create it first (useradd -m {name}) or name another with --user") from None
         if entry.pw_uid == 0:
             raise UsageError("the user to prepare must not be root", hint="name the unprivileged user with --user")
+        from rootlesskube.host.doctor import run_doctor
+
         view = HostView("/")
         with ui.step(f"checking the host for {name} ({self.driver})"):
             report = run_doctor(view, name, self.driver)

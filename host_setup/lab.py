@@ -57,11 +57,12 @@ def lab_users(users: Optional[str], count: Optional[int], prefix: str) -> List[s
 
 
 def read_roster(path: Path) -> List[Assignment]:
+    kind = _kind(path)
     text = atomic.read_text(path)
     if text is None:
         return []
     try:
-        rows = json.loads(text) if _kind(path) == "json" else list(csv.DictReader(io.StringIO(text)))
+        rows = json.loads(text) if kind == "json" else list(csv.DictReader(io.StringIO(text)))
         return [Assignment(**{c: (row[c] if c == "user" else int(row[c])) for c in COLUMNS}) for row in rows]
     except (ValueError, KeyError, TypeError) as exc:
         raise UsageError(f"cannot read the roster {path}: {exc}",

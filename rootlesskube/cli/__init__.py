@@ -77,3 +77,4 @@ class Rootlesskube(Group):
 Rootlesskube.subcommand("verify", "rootlesskube.cli.verify.Verify")
 Rootlesskube.subcommand("pss", "rootlesskube.cli.pss.Pss")
 Rootlesskube.subcommand("ns", "rootlesskube.cli.ns.Ns")
+Rootlesskube.subcommand("doctor", "rootlesskube.cli.doctor.Doctor")

@@ -75,3 +75,4 @@ class PssCheck(Command):
 
 
 Pss.subcommand("check", "rootlesskube.cli.pss.PssCheck")
+Pss.subcommand("fix", "rootlesskube.cli.pss_fix.PssFix")

@@ -1,0 +1,158 @@
+"""`pss fix`: minimal changes, re-checked by the evaluator; what it cannot fix, and why."""
+
+from __future__ import annotations
+
+import yaml
+
+from rootlesskube.pss.evaluator import evaluate
+from rootlesskube.pss.fixer import IMAGE_USER_NOTE, fix_text
+from tests.conftest import SHARED
+
+BLOG = SHARED / "reference" / "pmm-blog"
+FIXED_CONTAINER_CONTEXT = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
+
+
+def docs(text):
+    return [d for d in yaml.safe_load_all(text) if d]
+
+
+def test_blog_pmm2_and_pmm3_become_admissible_at_restricted():
+    for name in ("01.pmm2.yaml", "02.pmm3.yaml"):
+        original = (BLOG / name).read_text()
+        statefulset = docs(original)[0]
+        assert not evaluate(statefulset, "restricted", "latest").allowed
+        result = fix_text(original)
+        fixed_statefulset, service = docs(result.fixed)
+        verdict = evaluate(fixed_statefulset, "restricted", "latest")
+        assert (verdict.allowed, verdict.violations) == (True, [])
+        assert result.allowed and result.unfixable == []
+        assert service == docs(original)[1]
+        assert fixed_statefulset["spec"]["template"]["spec"]["containers"][0]["securityContext"] == \
+            FIXED_CONTAINER_CONTEXT
+
+
+def test_pmm3_keeps_its_pod_context_and_key_order_new_keys_last():
+    result = fix_text((BLOG / "02.pmm3.yaml").read_text())
+    statefulset = docs(result.fixed)[0]
+    assert list(statefulset) == ["apiVersion", "kind", "metadata", "spec"]
+    assert list(statefulset["spec"]) == ["serviceName", "replicas", "selector", "template", "volumeClaimTemplates"]
+    pod_spec = statefulset["spec"]["template"]["spec"]
+    assert list(pod_spec["securityContext"].items()) == [
+        ("runAsUser", 1000), ("runAsGroup", 1000), ("fsGroup", 1000),
+        ("runAsNonRoot", True), ("seccompProfile", {"type": "RuntimeDefault"})]
+    assert list(pod_spec["containers"][0]) == ["name", "image", "ports", "volumeMounts", "securityContext"]
+    assert result.changes == [
+        "StatefulSet/pmm-server: set pod securityContext.runAsNonRoot=true",
+        "StatefulSet/pmm-server: set pod securityContext.seccompProfile={type: RuntimeDefault}",
+        "StatefulSet/pmm-server: set container 'pmm-server' securityContext.allowPrivilegeEscalation=false",
+        "StatefulSet/pmm-server: set container 'pmm-server' securityContext.capabilities.drop=[\"ALL\"]",
+    ]
+    # runAsUser 1000 is set: no image-user note; the Service (with comments) is kept byte for byte
+    assert result.notes == []
+    service_text = (BLOG / "02.pmm3.yaml").read_text().split("---\n", 1)[1]
+    assert result.fixed.endswith("---\n" + service_text)
+
+
+def test_pmm2_without_run_as_user_gets_the_image_user_note():
+    result = fix_text((BLOG / "01.pmm2.yaml").read_text())
+    assert result.notes == [f"StatefulSet/pmm-server: {IMAGE_USER_NOTE}"]
+
+
+def test_already_secure_manifest_is_unchanged_byte_for_byte():
+    original = (BLOG / "04.pmm3-secure.yaml").read_text()
+    result = fix_text(original)
+    assert (result.fixed, result.changes, result.unfixable) == (original, [], [])
+    assert result.diff("04.pmm3-secure.yaml") == ""
+
+
+UNFIXABLE_POD = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: debug
+spec:
+  hostNetwork: true
+  securityContext:
+    runAsUser: 0
+    seccompProfile:
+      type: Unconfined
+  containers:
+  - name: debug
+    image: busybox
+    securityContext:
+      privileged: true
+    volumeMounts:
+    - name: host
+      mountPath: /host
+  volumes:
+  - name: host
+    hostPath:
+      path: /
+"""
+
+
+def test_unfixable_violations_are_listed_with_reasons():
+    result = fix_text(UNFIXABLE_POD)
+    assert not result.allowed
+    assert [(u.kind, u.name, u.violation.reason) for u in result.unfixable] == [
+        ("Pod", "debug", "host namespaces"),
+        ("Pod", "debug", "privileged"),
+        ("Pod", "debug", "allowPrivilegeEscalation != false"),
+        ("Pod", "debug", "restricted volume types"),
+        ("Pod", "debug", "runAsUser=0"),
+    ]
+    whys = {u.violation.reason: u.why for u in result.unfixable}
+    assert whys["restricted volume types"].startswith("this volume type is not allowed")
+    assert whys["host namespaces"].startswith("the pod shares the node's network")
+    assert whys["privileged"].startswith("the container asks for full host privileges")
+    assert whys["allowPrivilegeEscalation != false"].startswith("a privileged container always escalates")
+    assert "seccompProfile.type Unconfined -> RuntimeDefault" in result.changes[0]
+    pod = docs(result.fixed)[0]
+    # privileged stays; allowPrivilegeEscalation=false next to it would be invalid API input
+    assert pod["spec"]["containers"][0]["securityContext"] == {"privileged": True,
+                                                               "capabilities": {"drop": ["ALL"]}}
+    assert pod["spec"]["securityContext"] == {"runAsUser": 0, "seccompProfile": {"type": "RuntimeDefault"},
+                                              "runAsNonRoot": True}
+
+
+def test_baseline_only_replaces_unconfined_seccomp():
+    result = fix_text(UNFIXABLE_POD, level="baseline")
+    assert result.changes == ["Pod/debug: pod seccompProfile.type Unconfined -> RuntimeDefault"]
+    assert [u.violation.reason for u in result.unfixable] == ["host namespaces", "hostPath volumes", "privileged"]
+
+
+def test_cli_diff_and_output_file(cli, tmp_path):
+    source = BLOG / "02.pmm3.yaml"
+    code, out, err = cli("pss", "fix", "-f", source, "--diff")
+    assert code == 0
+    assert out.splitlines()[:2] == [f"--- {source}", f"+++ {source} (fixed)"]
+    assert "+        runAsNonRoot: true" in out.splitlines()
+    assert "+          allowPrivilegeEscalation: false" in out.splitlines()
+    assert err.splitlines()[-1] == "result passes restricted:latest"
+    target = tmp_path / "fixed.yaml"
+    code, out, _ = cli("pss", "fix", "-f", source, "-o", target)
+    assert (code, out) == (0, "")
+    assert evaluate(docs(target.read_text())[0], "restricted", "latest").allowed
+
+
+def test_cli_reports_unfixable_and_exits_1(cli, tmp_path):
+    manifest = tmp_path / "debug.yaml"
+    manifest.write_text("# a debug pod\n" + UNFIXABLE_POD)
+    code, out, err = cli("pss", "fix", "-f", manifest)
+    assert code == 1
+    assert "cannot fix: Pod/debug: privileged (container \"debug\" must not set securityContext.privileged=true)" \
+        in err
+    assert "note: Pod/debug: its comments were dropped (the YAML library does not keep them)" in err
+    assert err.splitlines()[-1] == "result still violates restricted:latest"
+    assert docs(out)[0]["kind"] == "Pod"
+
+
+def test_cli_bad_level_and_missing_file_are_usage_errors(cli, tmp_path):
+    code, out, err = cli("pss", "fix", "-f", BLOG / "01.pmm2.yaml", "--level", "strict")
+    assert (code, out) == (2, "") and "error: 'strict' is not a Pod Security level" in err
+    code, _, err = cli("pss", "fix", "-f", tmp_path / "missing.yaml")
+    assert code == 2 and "error: cannot read" in err
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("kind: Pod\n  spec: [\n")
+    code, _, err = cli("pss", "fix", "-f", bad)
+    assert code == 2 and "document 1 is not valid YAML" in err

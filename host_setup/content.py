@@ -13,11 +13,13 @@ DELEGATE_CONF = "/etc/systemd/system/user@.service.d/delegate.conf"
 MODULES_LOAD_CONF = "/etc/modules-load.d/rootlesskube.conf"
 SYSCTL_CONF = "/etc/sysctl.d/99-rootlesskube.conf"
 TUN_UDEV_RULE = "/etc/udev/rules.d/70-rootlesskube-tun.rules"
+FUSE_UDEV_RULE = "/etc/udev/rules.d/70-rootlesskube-fuse.rules"
 SUBUID = "/etc/subuid"
 SUBGID = "/etc/subgid"
 GRUB_DEFAULT = "/etc/default/grub"
 APPARMOR_DIR = "/etc/apparmor.d"
 DEV_TUN = "/dev/net/tun"
+DEV_FUSE = "/dev/fuse"
 
 DELEGATE_CONTROLLERS = ("cpu", "cpuset", "io", "memory", "pids")
 CGROUP_V2_KERNEL_ARG = "systemd.unified_cgroup_hierarchy=1"
@@ -119,9 +121,13 @@ def add_subid_line(existing: Optional[str], user: str, start: int, count: int) -
     return text + subid_line(user, start, count)
 
 
+def device_udev_rule(kernel_name: str) -> str:
+    """A udev rule that keeps a misc device (tun, fuse) usable by users (0666) across reboots."""
+    return HEADER + f'KERNEL=="{kernel_name}", SUBSYSTEM=="misc", MODE="0666"\n'
+
+
 def tun_udev_rule() -> str:
-    """A udev rule that keeps /dev/net/tun usable by users (0666) across reboots."""
-    return HEADER + 'KERNEL=="tun", SUBSYSTEM=="misc", MODE="0666"\n'
+    return device_udev_rule("tun")
 
 
 def apparmor_profile_name(binary_path: str) -> str:

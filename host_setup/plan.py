@@ -86,8 +86,10 @@ def build_plan(checks: Iterable[CheckResult], view: HostView, user: Target, opti
             add(action, action.check_id)
     if ids.SESSION_LINGER in failing:
         add(linger_action(view, user), ids.SESSION_LINGER)
-    if ids.DEV_TUN in failing:
-        add(_tun(view), ids.DEV_TUN)
+    for check_id, device, rule, kernel_name in ((ids.DEV_TUN, content.DEV_TUN, content.TUN_UDEV_RULE, "tun"),
+                                                (ids.DEV_FUSE, content.DEV_FUSE, content.FUSE_UDEV_RULE, "fuse")):
+        if check_id in failing:
+            add(_device(view, check_id, device, rule, kernel_name), check_id)
     package_ids = [i for i in PACKAGE_CHECKS if i in failing]
     if package_ids:
         add(_packages(view, ids.CGROUP_V2 in failing, package_ids), *package_ids)
@@ -119,8 +121,11 @@ def _kernel_cmdline(view: HostView) -> Action:
     if family in GRUB_MKCONFIG and view.exists(content.GRUB_DEFAULT):
         change = _change(view, content.GRUB_DEFAULT, content.grub_default_with_arg)
         return Action(ids.CGROUP_V2, title, writes=(change,), runs=(GRUB_MKCONFIG[family],), **common)
+    where = (f"GRUB is not set up here ({content.GRUB_DEFAULT} is missing): " if family in GRUB_MKCONFIG
+             else "unknown distribution: ")
     return Action(ids.CGROUP_V2, title, manual=True, then=REBOOT, notes=(
-        f"add {content.CGROUP_V2_KERNEL_ARG} to this boot loader's kernel command line, then reboot",))
+        where + f"add {content.CGROUP_V2_KERNEL_ARG} to the kernel command line of this host's boot loader "
+        "(a VM: its kernel arguments), then reboot",))
 
 
 def _delegation(view: HostView) -> Action:
@@ -230,18 +235,18 @@ def linger_action(view: HostView, user: Target) -> Action:
     return Action(ids.SESSION_LINGER, title, runs=(("loginctl", "enable-linger", user.name),))
 
 
-def _tun(view: HostView) -> Action:
-    title = "make /dev/net/tun usable by users (mode 0666)"
+def _device(view: HostView, check_id: str, device: str, rule: str, kernel_name: str) -> Action:
+    title = f"make {device} usable by users (mode 0666)"
     writes: Tuple[FileChange, ...] = ()
     notes: Tuple[str, ...] = ()
     if facts.udev_present(view):
-        writes = (_change(view, content.TUN_UDEV_RULE, lambda old: content.tun_udev_rule()),)
+        writes = (_change(view, rule, lambda old: content.device_udev_rule(kernel_name)),)
     else:
         notes = ("udev not present: the mode lasts until the device node is created again",)
-    if not view.exists(content.DEV_TUN):
-        notes += ("/dev/net/tun does not exist yet: the tun module action creates it",)
-        return Action(ids.DEV_TUN, title, writes=writes, notes=notes)
-    return Action(ids.DEV_TUN, title, writes=writes, chmod=(content.DEV_TUN, 0o666), notes=notes)
+    if not view.exists(device):
+        notes += (f"{device} does not exist yet: the {kernel_name} module action creates it",)
+        return Action(check_id, title, writes=writes, notes=notes)
+    return Action(check_id, title, writes=writes, chmod=(device, 0o666), notes=notes)
 
 
 def _packages(view: HostView, needs_runc: bool, package_ids: List[str]) -> Action:

@@ -18,6 +18,8 @@ def plan_text(actions: List[Action], user: str) -> str:
         out.append(f"{number}. [{action.check_id}] {action.title}")
         if action.manual:
             out.append("   not automatic: " + "; ".join(action.notes))
+            if action.then:
+                out.append(f"   then: {action.then}")
             out.append("")
             continue
         if action.skipped:

@@ -148,45 +148,61 @@ def _render(piece: str, obj: dict) -> str:
 def fix_object(obj: dict, level: str) -> List[str]:
     """Change obj's pod spec in place; the list of changes made, in words."""
     found = pod_spec_of(obj)
-    if found is None or level not in (BASELINE, RESTRICTED):
+    if found is None or not isinstance(found[1], dict) or level not in (BASELINE, RESTRICTED):
         return []
-    _, spec = found
+    spec = found[1]
     changes: List[str] = []
-    pod_context = spec.get("securityContext")
-    if (pod_context or {}).get("seccompProfile", {}).get("type") == UNSAFE_SECCOMP:
-        pod_context["seccompProfile"]["type"] = "RuntimeDefault"
+    pod_context = _mapping(spec, "securityContext")
+    if _unconfined(pod_context):
         changes.append("pod seccompProfile.type Unconfined -> RuntimeDefault")
     for container in _containers(spec):
-        context = container.get("securityContext") or {}
-        if context.get("seccompProfile", {}).get("type") == UNSAFE_SECCOMP:
-            context["seccompProfile"]["type"] = "RuntimeDefault"
+        if _unconfined(_mapping(container, "securityContext")):
             changes.append(f"container {container.get('name')!r} seccompProfile.type Unconfined -> RuntimeDefault")
-    if level != RESTRICTED:
-        return changes
-    pod_context = spec.setdefault("securityContext", pod_context or {})
+    if level == RESTRICTED:
+        changes += _restricted_fixes(spec, pod_context)
+    for holder in (spec, *_containers(spec)):
+        if holder.get("securityContext") == {}:
+            del holder["securityContext"]  # only created for the checks above; nothing was set
+    return changes
+
+
+def _restricted_fixes(spec: dict, pod_context: dict) -> List[str]:
+    changes = []
+    containers = _containers(spec)
     for key, value in (("runAsNonRoot", True), ("seccompProfile", {"type": "RuntimeDefault"})):
-        containers = _containers(spec)
-        covered = containers and all((c.get("securityContext") or {}).get(key) is not None for c in containers)
+        covered = containers and all(_mapping(c, "securityContext").get(key) is not None for c in containers)
         if pod_context.get(key) is None and not covered:
             pod_context[key] = value
             changes.append(f"set pod securityContext.{key}={_show(value)}")
-    if not pod_context:
-        del spec["securityContext"]
-    for container in _containers(spec):
+    for container in containers:
         name = container.get("name")
-        context = container.get("securityContext")
-        if context is None:
-            context = container["securityContext"] = {}
+        context = _mapping(container, "securityContext")
         # privileged with allowPrivilegeEscalation=false is invalid API input; privileged is reported instead
         if context.get("allowPrivilegeEscalation") is not False and not context.get("privileged"):
             context["allowPrivilegeEscalation"] = False
             changes.append(f"set container {name!r} securityContext.allowPrivilegeEscalation=false")
-        capabilities = context.setdefault("capabilities", {})
-        drop = capabilities.get("drop") or []
+        capabilities = _mapping(context, "capabilities")
+        drop = capabilities.get("drop") if isinstance(capabilities.get("drop"), list) else []
         if "ALL" not in drop:
             capabilities["drop"] = ["ALL", *drop]
             changes.append(f'set container {name!r} securityContext.capabilities.drop=["ALL"]')
     return changes
+
+
+def _mapping(parent: dict, key: str) -> dict:
+    """parent[key] as a dict, created empty when absent or null."""
+    if not isinstance(parent.get(key), dict):
+        parent[key] = {}
+    return parent[key]
+
+
+def _unconfined(context: dict) -> bool:
+    """Replace an explicit Unconfined seccomp profile by RuntimeDefault; True when it did."""
+    profile = context.get("seccompProfile")
+    if isinstance(profile, dict) and profile.get("type") == UNSAFE_SECCOMP:
+        profile["type"] = "RuntimeDefault"
+        return True
+    return False
 
 
 def _containers(spec: dict) -> List[dict]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import yaml
 
 from rootlesskube.pss.evaluator import evaluate
@@ -156,3 +158,52 @@ def test_cli_bad_level_and_missing_file_are_usage_errors(cli, tmp_path):
     bad.write_text("kind: Pod\n  spec: [\n")
     code, _, err = cli("pss", "fix", "-f", bad)
     assert code == 2 and "document 1 is not valid YAML" in err
+
+
+def test_null_and_partial_security_contexts_are_completed_not_replaced():
+    manifest = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  template:
+    spec:
+      securityContext:
+      initContainers:
+      - name: init
+        image: busybox
+        securityContext:
+          capabilities:
+            drop: [NET_RAW]
+            add: [NET_BIND_SERVICE]
+      containers:
+      - name: web
+        image: nginx
+        securityContext:
+          allowPrivilegeEscalation: false
+          runAsUser: 101
+"""
+    result = fix_text(manifest)
+    spec = docs(result.fixed)[0]["spec"]["template"]["spec"]
+    assert spec["securityContext"] == {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
+    assert spec["initContainers"][0]["securityContext"] == {
+        "capabilities": {"drop": ["ALL", "NET_RAW"], "add": ["NET_BIND_SERVICE"]},
+        "allowPrivilegeEscalation": False}
+    assert spec["containers"][0]["securityContext"] == {
+        "allowPrivilegeEscalation": False, "runAsUser": 101, "capabilities": {"drop": ["ALL"]}}
+    assert result.allowed and evaluate(docs(result.fixed)[0], "restricted", "v1.25").allowed
+
+
+def test_cli_json_lists_changes_and_unfixable(cli, tmp_path):
+    manifest = tmp_path / "debug.yaml"
+    manifest.write_text(UNFIXABLE_POD)
+    code, out, err = cli("pss", "fix", "-f", manifest, "--json")
+    assert (code, err) == (1, "")
+    data = json.loads(out)
+    assert (data["file"], data["level"], data["version"], data["allowed"]) == (
+        str(manifest), "restricted", "latest", False)
+    assert data["unfixable"][0] == {
+        "kind": "Pod", "name": "debug", "reason": "host namespaces", "detail": "hostNetwork=true",
+        "why": data["unfixable"][0]["why"]}
+    assert data["unfixable"][0]["why"].startswith("the pod shares the node's network")

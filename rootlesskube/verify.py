@@ -236,7 +236,7 @@ def verify_container(podman: Podman, container: str, user: UserIds, info: Option
                                 hint="check that the container is running (`podman ps`), then verify again")
     seen = {r.pid for r in records}
     helpers = conmons(state.get("Id", ""), status.get("ConmonPid"))
-    helpers += network_helpers(pid, state, owner_uid=records[0].host_uids[0])
+    helpers += network_helpers(pid, state, owner_uid=user.uid)
     for helper_pid, role, why in helpers:
         if helper_pid not in seen:
             seen.add(helper_pid)
@@ -330,8 +330,9 @@ def network_helpers(pid: int, state: dict, owner_uid: int) -> List[Tuple[int, st
     container_netns = _netns(pid)
     found = []
     for proc in psutil.process_iter(["pid", "name", "cmdline", "uids"]):
-        name = proc.info["name"] or ""
         argv = proc.info["cmdline"] or []
+        # argv[0], not comm: rootlessport re-executes itself as /proc/self/exe, so its child's comm is "exe"
+        name = os.path.basename(argv[0]) if argv else (proc.info["name"] or "")
         if name in NETWORK_HELPERS:
             if sandbox and sandbox in argv:
                 found.append((proc.pid, NETWORK, f"{name} for the container's network namespace {sandbox}"))

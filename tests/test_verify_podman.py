@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import time
 
@@ -86,6 +87,22 @@ def test_the_table_and_the_verdict_line(podman_user, container):
     assert lines[-1] == (f"rootless: all 3 processes of container {container} run as {podman_user.name} "
                          f"(uid {podman_user.uid}) or its subordinate ids, inside a user namespace")
     assert any("sleep 600" in line and f"{podman_user.uid}" in line and " ok " in line for line in lines)
+
+
+def test_published_ports_add_rootlessport_in_the_containers_network_namespace(podman_user):
+    with socket.socket() as probe:  # a free port for the host side
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    name = podman_user.unique_name("rk-verify-port")
+    try:
+        podman_user.podman("run", "--detach", "--name", name, "--publish", f"127.0.0.1:{port}:8080",
+                           BUSYBOX_IMAGE, "sleep", "600")
+        result = podman_user.rootlesskube("verify", "--container", name, "--json")
+    finally:
+        podman_user.podman("rm", "--force", "--ignore", "--time", "0", name, check=False)
+    assert result.returncode == 0, result.stderr
+    network = sorted(r["command"].split()[0] for r in json.loads(result.stdout)["records"] if r["role"] == "network")
+    assert network == ["/usr/bin/slirp4netns", "rootlessport", "rootlessport-child"]
 
 
 def test_the_containers_own_pid_verifies_rootless(podman_user, container):

@@ -192,7 +192,7 @@ def _find_existing(ctx: BringUp) -> None:
         forget(name)
         return None
     if record.driver != spec.driver or record.spec_digest != spec.digest():
-        changes = _changes(record.spec, spec.as_dict())
+        changes = _changes(record.spec, json.loads(json.dumps(spec.as_dict())))  # tuples as stored: lists
         raise UsageError(
             f"cluster {name!r} exists with a different spec ({changes}); it is not recreated silently",
             hint=f"`rootlesskube up --name {name} --recreate` replaces it (its workloads are lost)",

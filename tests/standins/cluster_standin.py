@@ -1,0 +1,84 @@
+"""Shared by the kind, minikube and make stand-ins: tool state, scenario switches, Node seeding.
+
+Scenario switches are set by tests in $RK_STANDIN_STATE/scenario-<tool>.json
+({"create": "rootless-no-delegation", ...}); `set_scenario` writes them.
+Nodes a cluster tool "creates" are put into the kubectl stand-in's object
+store (kube_objects) as the Node of contracts/kubectl/get-nodes.ready.json
+(or .notready.json) with the sample names replaced.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import standin_lib
+from kube_objects import ObjectStore
+
+SAMPLE_NODE = "rk-dev-control-plane"
+SAMPLE_CLUSTER = "rk-dev"
+
+
+def scenario(tool: str, key: str, default: str = "ok") -> str:
+    data = standin_lib.load_json(standin_lib.state_dir() / f"scenario-{tool}.json", {})
+    return data.get(key, default)
+
+
+def set_scenario(state: Path, tool: str, **switches) -> None:
+    """For tests: e.g. set_scenario(state, "kind", create="rootless-no-delegation")."""
+    path = Path(state) / f"scenario-{tool}.json"
+    data = standin_lib.load_json(path, {})
+    data.update(switches)
+    standin_lib.save_json(path, data)
+
+
+def substituted(relpath: str, names: Dict[str, str]) -> str:
+    """A contract text with sample names replaced, longest sample first (so rk-dev-x beats rk-dev)."""
+    text = standin_lib.contract(relpath)
+    for sample in sorted(names, key=len, reverse=True):
+        text = text.replace(sample, names[sample])
+    return text
+
+
+class ToolState:
+    """One JSON document per tool: {"clusters": {name: {...}}}."""
+
+    def __init__(self, tool: str):
+        self.path = standin_lib.state_dir() / f"{tool}-state.json"
+        self.data = standin_lib.load_json(self.path, {"clusters": {}})
+
+    @property
+    def clusters(self) -> dict:
+        return self.data["clusters"]
+
+    def save(self) -> None:
+        standin_lib.save_json(self.path, self.data)
+
+
+def seed_nodes(cluster: str, nodes: List[str], provider_cluster: Optional[str] = None) -> None:
+    ready = scenario("kubectl", "nodes") != "notready"
+    sample = "kubectl/get-nodes.ready.json" if ready else "kubectl/get-nodes.notready.json"
+    store = ObjectStore(standin_lib.state_dir())
+    for node in nodes:
+        item = json.loads(substituted(sample, {SAMPLE_NODE: node, f"/{SAMPLE_CLUSTER}/": f"/{cluster}/"}))["items"][0]
+        store.put(item)
+
+
+def remove_nodes(nodes: List[str]) -> None:
+    store = ObjectStore(standin_lib.state_dir())
+    for node in nodes:
+        store.delete("Node", node)
+
+
+def pause(tool: str, key: str) -> None:
+    """Scenario `<key>_seconds`: a long step (e.g. create) that a test interrupts."""
+    seconds = float(scenario(tool, f"{key}_seconds", "0"))
+    if seconds:
+        time.sleep(seconds)
+
+
+def go_quoted_list(items: List[str]) -> str:
+    """Go's %q of a []string: ["a" "b"]."""
+    return "[" + " ".join(json.dumps(i) for i in items) + "]"

@@ -77,4 +77,8 @@ class Rootlesskube(Group):
 Rootlesskube.subcommand("verify", "rootlesskube.cli.verify.Verify")
 Rootlesskube.subcommand("pss", "rootlesskube.cli.pss.Pss")
 Rootlesskube.subcommand("ns", "rootlesskube.cli.ns.Ns")
+Rootlesskube.subcommand("up", "rootlesskube.cli.cluster.Up")
+Rootlesskube.subcommand("down", "rootlesskube.cli.cluster.Down")
+Rootlesskube.subcommand("status", "rootlesskube.cli.cluster.Status")
+Rootlesskube.subcommand("tools", "rootlesskube.cli.tools.Tools")
 Rootlesskube.subcommand("doctor", "rootlesskube.cli.doctor.Doctor")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import List, Optional, Set, Tuple
 
 from . import fixes, ids
-from .context import Context
+from .context import Context, produces
 from .model import FAIL, PASS, WARN, CheckResult
 
 CGROUP = "/sys/fs/cgroup"
@@ -30,6 +30,7 @@ def cgroup_mode(ctx: Context) -> Tuple[str, str]:
     return NONE, f"nothing mounted at {CGROUP} (no cgroup.controllers, no hierarchies)"
 
 
+@produces(ids.CGROUP_V2)
 def check_v2(ctx: Context) -> CheckResult:
     title = "cgroup v2 unified hierarchy"
     mode, detail = cgroup_mode(ctx)
@@ -77,6 +78,7 @@ def process_cgroup(ctx: Context) -> Optional[str]:
     return None
 
 
+@produces(ids.CGROUP_DELEGATION)
 def check_delegation(ctx: Context) -> CheckResult:
     title = "cgroup controllers delegated to the user"
     uid, user = ctx.user.uid, ctx.user.name

@@ -5,7 +5,7 @@ from __future__ import annotations
 import stat
 
 from . import fixes, ids
-from .context import Context
+from .context import Context, produces
 from .model import FAIL, PASS, WARN, CheckResult
 
 
@@ -37,16 +37,19 @@ def _check_device(ctx: Context, check_id: str, device: str, module: str, needed_
     return CheckResult(check_id, PASS, title, detail)
 
 
+@produces(ids.DEV_TUN)
 def check_tun(ctx: Context) -> CheckResult:
     return _check_device(ctx, ids.DEV_TUN, "/dev/net/tun", "tun", "slirp4netns and pasta need it", True)
 
 
+@produces(ids.DEV_FUSE)
 def check_fuse(ctx: Context) -> CheckResult:
     why = "kind passes --device /dev/fuse to rootless Podman" if ctx.req.needs_fuse \
         else "fuse-overlayfs needs it where native overlayfs is unavailable"
     return _check_device(ctx, ids.DEV_FUSE, "/dev/fuse", "fuse", why, ctx.req.needs_fuse)
 
 
+@produces(ids.NETWORK_HELPER)
 def check_network_helper(ctx: Context) -> CheckResult:
     title = "Rootless network helper (slirp4netns or pasta)"
     found = {name: ctx.find(name) for name in ("slirp4netns", "pasta")}

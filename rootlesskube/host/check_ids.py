@@ -7,7 +7,7 @@ import stat
 from typing import List
 
 from . import fixes, ids, subids
-from .context import Context
+from .context import Context, produces
 from .model import FAIL, PASS, WARN, CheckResult
 from .view import HostReadError
 
@@ -50,10 +50,12 @@ def _check_file(ctx: Context, check_id: str, host_path: str, own_id: int) -> Che
     return CheckResult(check_id, PASS, title, detail)
 
 
+@produces(ids.SUBUID)
 def check_subuid(ctx: Context) -> CheckResult:
     return _check_file(ctx, ids.SUBUID, "/etc/subuid", ctx.user.uid)
 
 
+@produces(ids.SUBGID)
 def check_subgid(ctx: Context) -> CheckResult:
     return _check_file(ctx, ids.SUBGID, "/etc/subgid", ctx.user.gid)
 
@@ -83,10 +85,12 @@ def _check_helper(ctx: Context, check_id: str, program: str, capability: str) ->
                                      "or reinstall the package", host_setup=False))
 
 
+@produces(ids.NEWUIDMAP)
 def check_newuidmap(ctx: Context) -> CheckResult:
     return _check_helper(ctx, ids.NEWUIDMAP, "newuidmap", "cap_setuid")
 
 
+@produces(ids.NEWGIDMAP)
 def check_newgidmap(ctx: Context) -> CheckResult:
     return _check_helper(ctx, ids.NEWGIDMAP, "newgidmap", "cap_setgid")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Callable, Dict, List, Optional, Set
 
 from . import fixes, ids
-from .context import Context
+from .context import Context, produces
 from .model import FAIL, PASS, WARN, CheckResult
 from .readers import kernel_release
 from .view import HostView
@@ -73,6 +73,7 @@ class ModuleFacts:
         return ", ".join(places)
 
 
+@produces(lambda ctx: [ids.MODULE_PREFIX + m for m in ctx.req.modules + ctx.req.recommended_modules])
 def checks(ctx: Context) -> List[CheckResult]:
     facts = ModuleFacts(ctx)
     results = []

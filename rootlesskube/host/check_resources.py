@@ -6,7 +6,7 @@ import os
 from typing import List, Optional
 
 from . import ids
-from .context import Context
+from .context import Context, produces
 from .model import FAIL, PASS, SKIP, WARN, CheckResult
 from .requirements import PMM_CPUS, PMM_MEMORY_GB, RECOMMENDED_DISK_GB
 
@@ -37,6 +37,7 @@ def _grade(check_id: str, title: str, value: float, minimum: float, recommended:
     return CheckResult(check_id, PASS, title, detail)
 
 
+@produces(ids.RESOURCES_CPU, ids.RESOURCES_MEMORY, ids.RESOURCES_DISK)
 def checks(ctx: Context) -> List[CheckResult]:
     titles = {ids.RESOURCES_CPU: "CPUs", ids.RESOURCES_MEMORY: "Memory", ids.RESOURCES_DISK: "Free disk for containers"}
     reason = ctx.live_reason()

@@ -6,12 +6,13 @@ import os
 import stat
 
 from . import fixes, ids
-from .context import Context
+from .context import Context, produces
 from .model import FAIL, PASS, SKIP, WARN, CheckResult
 
 NO_LOGINUID = 4294967295  # (uid_t)-1: the process never went through a login
 
 
+@produces(ids.SESSION_XDG_RUNTIME_DIR)
 def check_xdg_runtime_dir(ctx: Context) -> CheckResult:
     title = "XDG_RUNTIME_DIR set and owned by the user"
     reason = ctx.user_reason()
@@ -35,6 +36,7 @@ def check_xdg_runtime_dir(ctx: Context) -> CheckResult:
     return CheckResult(ids.SESSION_XDG_RUNTIME_DIR, PASS, title, detail)
 
 
+@produces(ids.SESSION_LINGER)
 def check_linger(ctx: Context) -> CheckResult:
     title = "Lingering (the cluster survives logout)"
     path = f"/var/lib/systemd/linger/{ctx.user.name}"
@@ -47,6 +49,7 @@ def check_linger(ctx: Context) -> CheckResult:
                        fixes.linger(ctx.user.name))
 
 
+@produces(ids.SESSION_LOGIN)
 def check_login(ctx: Context) -> CheckResult:
     title = "A login session of the user (not su/sudo)"
     reason = ctx.user_reason()

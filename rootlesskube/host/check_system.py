@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import List
 
 from . import fixes, ids
-from .context import Context, version_tuple
+from .context import Context, produces, version_tuple
 from .model import FAIL, PASS, SKIP, WARN, CheckResult
 from .readers import architecture, kernel_release, read_sysctl, sysctl_path
 
@@ -16,6 +16,7 @@ NOFILE_MIN = 64000  # kind's node entrypoint warns below this
 NPROC_MIN = 4096
 
 
+@produces(ids.OS)
 def check_os(ctx: Context) -> CheckResult:
     title = "Operating system, kernel and architecture"
     release = kernel_release(ctx.view)
@@ -42,6 +43,7 @@ def check_os(ctx: Context) -> CheckResult:
     return CheckResult(ids.OS, PASS, title, detail)
 
 
+@produces(ids.SYSCTL_PORT_START)
 def check_port_start(ctx: Context) -> CheckResult:
     name = "net.ipv4.ip_unprivileged_port_start"
     title = "Unprivileged port start"
@@ -76,16 +78,19 @@ def _minimums(ctx: Context, check_id: str, title: str, minimums: dict, why: str)
     return CheckResult(check_id, PASS, title, detail)
 
 
+@produces(ids.SYSCTL_INOTIFY)
 def check_inotify(ctx: Context) -> CheckResult:
     return _minimums(ctx, ids.SYSCTL_INOTIFY, "inotify limits", INOTIFY,
                      "every node process is charged to your uid; low limits give 'too many open files'")
 
 
+@produces(ids.SYSCTL_KEYS)
 def check_keys(ctx: Context) -> CheckResult:
     return _minimums(ctx, ids.SYSCTL_KEYS, "Kernel keyring quota", KEYS,
                      "each container creates a keyring charged to your uid: 'disk quota exceeded'")
 
 
+@produces(ids.IPV6)
 def check_ipv6(ctx: Context) -> CheckResult:
     title = "IPv6 enabled"
     if not ctx.view.exists("/proc/sys/net"):
@@ -124,10 +129,12 @@ def _limit(ctx: Context, check_id: str, title: str, resource_name: str, minimum:
     return CheckResult(check_id, PASS, title, detail)
 
 
+@produces(ids.LIMITS_NOFILE)
 def check_nofile(ctx: Context) -> CheckResult:
     return _limit(ctx, ids.LIMITS_NOFILE, "Open-file limit", "RLIMIT_NOFILE", NOFILE_MIN, "nofile")
 
 
+@produces(ids.LIMITS_NPROC)
 def check_nproc(ctx: Context) -> CheckResult:
     return _limit(ctx, ids.LIMITS_NPROC, "Process limit", "RLIMIT_NPROC", NPROC_MIN, "nproc")
 

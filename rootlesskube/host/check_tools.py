@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import List
 
 from . import fixes, ids
-from .context import Context, version_tuple
+from .context import Context, produces, version_tuple
 from .model import FAIL, PASS, SKIP, WARN, CheckResult
 
 # kind: controller detection needs Podman >= 4.0; minikube warns below 4.9
@@ -25,6 +25,7 @@ def podman_facts(info: dict) -> str:
             + f", storage {store.get('graphDriverName', '?')} at {store.get('graphRoot', '?')}")
 
 
+@produces(ids.PODMAN, ids.PODMAN_ROOTLESS)
 def check_podman(ctx: Context) -> List[CheckResult]:
     title, rootless_title = "Podman", "Podman runs rootless"
     path = ctx.find("podman")
@@ -61,6 +62,7 @@ def check_podman(ctx: Context) -> List[CheckResult]:
     return [podman, rootless]
 
 
+@produces(lambda ctx: [ids.TOOL_PREFIX + t for t in ctx.req.tools + ctx.req.recommended_tools])
 def check_tools(ctx: Context) -> List[CheckResult]:
     results = []
     for tool in ctx.req.tools + ctx.req.recommended_tools:

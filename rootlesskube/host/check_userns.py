@@ -7,7 +7,7 @@ import re
 from typing import Dict, List, Optional
 
 from . import fixes, ids
-from .context import Context
+from .context import Context, produces
 from .model import FAIL, PASS, WARN, CheckResult
 from .readers import read_sysctl
 
@@ -17,6 +17,7 @@ APPARMOR_DIR = "/etc/apparmor.d"
 _HEADER = re.compile(r"^\s*(?:profile\s+\S+\s+)?(/\S+)\s*(?:flags=\([^)]*\)\s*)?\{")
 
 
+@produces(ids.USERNS_MAX)
 def check_max(ctx: Context) -> CheckResult:
     name, title = "user.max_user_namespaces", "User namespaces allowed"
     value, problem = read_sysctl(ctx.view, name)
@@ -35,6 +36,7 @@ def check_max(ctx: Context) -> CheckResult:
     return CheckResult(ids.USERNS_MAX, PASS, title, detail)
 
 
+@produces(ids.USERNS_DEBIAN_CLONE)
 def check_debian_clone(ctx: Context) -> CheckResult:
     name, title = "kernel.unprivileged_userns_clone", "Unprivileged user namespaces (Debian switch)"
     value, problem = read_sysctl(ctx.view, name)
@@ -52,6 +54,7 @@ def check_debian_clone(ctx: Context) -> CheckResult:
     return CheckResult(ids.USERNS_DEBIAN_CLONE, PASS, title, detail)
 
 
+@produces(ids.USERNS_APPARMOR)
 def check_apparmor(ctx: Context) -> CheckResult:
     name, title = "kernel.apparmor_restrict_unprivileged_userns", "AppArmor user-namespace restriction"
     value, problem = read_sysctl(ctx.view, name)

@@ -142,3 +142,13 @@ def parse_version(text: str) -> Optional[str]:
 
 def version_tuple(version: str) -> Tuple[int, ...]:
     return tuple(int(p) for p in re.findall(r"\d+", version)[:3])
+
+
+def produces(*check_ids):
+    """Mark a check function with the ids it reports (a callable of the Context for dynamic ones),
+    so the doctor can still report each of them when a host file cannot be read."""
+    def mark(function):
+        function.produces = check_ids[0] if len(check_ids) == 1 and callable(check_ids[0]) else \
+            (lambda ctx: list(check_ids))
+        return function
+    return mark

@@ -91,11 +91,10 @@ def _run_one(check: Callable, ctx: Context) -> List[CheckResult]:
     try:
         out = check(ctx)
     except HostReadError as exc:
-        # which check: name it after the function, whose results we could not produce
-        check_id = getattr(check, "CHECK_ID", None) or check.__name__.replace("check_", "").replace("_", "-")
         return [CheckResult(check_id, WARN, f"could not read {exc.path}",
-                            f"{exc.path} cannot be read: {exc.reason}",
-                            f"make {exc.path} readable (it should be a regular file), then rerun doctor")]
+                            f"{exc.path} cannot be read: {exc.reason}; this check could not run",
+                            f"make {exc.path} a readable file, then run `rootlesskube doctor` again")
+                for check_id in check.produces(ctx)]
     return out if isinstance(out, list) else [out]
 
 

@@ -1,0 +1,83 @@
+"""The minikube driver against the minikube and kubectl stand-ins."""
+
+from __future__ import annotations
+
+import json
+import stat
+
+from rootlesskube import cluster
+
+
+def test_up_starts_a_rootless_profile(cli, standins):
+    code, out, err = cli("up", "--driver", "minikube", "--name", "rk-mk", "--container-runtime", "cri-o",
+                         "--kubernetes", "v1.35.1")
+    assert code == 0, err
+    kubeconfig = cluster.kubeconfig_path("rk-mk")
+    assert out == f"export KUBECONFIG={kubeconfig}\n"
+    starts = [c for c in standins.calls("minikube") if "start" in c["argv"]]
+    assert [c["argv"] for c in starts] == [[
+        "minikube", "start", "--driver=podman", "--container-runtime=cri-o", "--interactive=false",
+        "--kubernetes-version=v1.35.1", "-p", "rk-mk", "--rootless"]]
+    assert starts[0]["env"]["KUBECONFIG"] == str(kubeconfig)  # never the user's ~/.kube/config
+    assert stat.S_IMODE(kubeconfig.stat().st_mode) == 0o600
+    assert "name: rk-mk" in kubeconfig.read_text()
+
+
+def test_reuse_and_status(cli, standins):
+    assert cli("up", "--driver", "minikube", "--name", "rk-mk")[0] == 0
+    code, out, err = cli("up", "--driver", "minikube", "--name", "rk-mk")
+    assert code == 0 and "reusing it" in err
+    assert sum("start" in c["argv"] for c in standins.calls("minikube")) == 1
+    rows = json.loads(cli("status", "--json")[1])
+    assert [(r["name"], r["driver"], r["exists"], r["ready"], r["nodes"]) for r in rows] == [
+        ("rk-mk", "minikube", True, True, [{"name": "rk-mk", "ready": True}])]
+
+
+def test_status_reads_the_exit_bitmask(standins):
+    from rootlesskube.drivers import get_driver
+    from rootlesskube.drivers.base import ClusterSpec
+
+    driver = get_driver("minikube")
+    assert driver.status("rk-mk").exists is False  # exit 85: profile not found
+    driver.create(ClusterSpec("rk-mk", driver="minikube"))
+    standins.scenario("minikube", status="stopped")
+    status = driver.status("rk-mk")
+    assert (status.exists, status.running, status.nodes) == (True, False, ["rk-mk"])
+    assert status.detail == "host not running, kubelet or API server not running, kubeconfig misconfigured"
+    standins.scenario("minikube", status="paused")
+    assert driver.status("rk-mk").detail == "kubelet or API server not running"
+
+
+def test_multinode_status_lists_every_node(standins):
+    from rootlesskube.drivers import get_driver
+    from rootlesskube.drivers.base import ClusterSpec
+
+    driver = get_driver("minikube")
+    driver.create(ClusterSpec("rk-mk", driver="minikube", workers=1))
+    assert driver.node_containers("rk-mk") == ["rk-mk", "rk-mk-m02"]
+
+
+def test_podman_not_running_becomes_our_message(cli, standins):
+    standins.scenario("minikube", start="podman-not-running")
+    code, out, err = cli("up", "--driver", "minikube", "--name", "rk-mk")
+    assert code == 1
+    assert ("minikube could not start cluster 'rk-mk': minikube could not use podman (PROVIDER_PODMAN_NOT_RUNNING, "
+            "exit 63: ") in err
+    assert "hint: check that `podman info` works as this user" in err
+    assert standins.tool_state("minikube")["clusters"] == {}
+    assert cluster.load_record("rk-mk") is None
+
+
+def test_rootful_podman_is_a_usage_reason(cli, standins):
+    standins.scenario("minikube", start="rootless-forced-not-rootless")
+    code, out, err = cli("up", "--driver", "minikube", "--name", "rk-mk")
+    assert code == 1
+    assert ("minikube rejected the request (MK_USAGE, exit 14: Using rootless driver was required, but the current "
+            "driver does not seem rootless)") in err
+
+
+def test_delete_of_a_missing_profile_is_fine(standins):
+    from rootlesskube.drivers import get_driver
+
+    get_driver("minikube").delete("nope")
+    assert standins.argvs("minikube") == [["minikube", "delete", "-p", "nope", "--rootless"]]

@@ -1,0 +1,77 @@
+"""The Usernetes driver against the make stand-in, in a checkout the test prepares."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from rootlesskube import cluster
+
+
+@pytest.fixture
+def checkout(tmp_path):
+    folder = tmp_path / "usernetes"
+    folder.mkdir()
+    (folder / "Makefile").write_text("# stand-in checkout: the `make` stand-in plays the real Makefile\n")
+    return folder
+
+
+def test_up_runs_the_bootstrap_targets_with_podman_and_ports(cli, standins, checkout):
+    code, out, err = cli("up", "--driver", "usernetes", "--name", "u7s", "--usernetes-dir", checkout,
+                         "--api-port", "16443")
+    assert code == 0, err
+    calls = standins.calls("make")
+    assert [c["argv"] for c in calls] == [["make", t] for t in ("up", "kubeadm-init", "install-flannel", "kubeconfig")]
+    assert {c["cwd"] for c in calls} == {str(checkout)}
+    assert {c["env"]["CONTAINER_ENGINE"] for c in calls} == {"podman"}
+    kubeconfig = cluster.kubeconfig_path("u7s").read_text()
+    assert "server: https://127.0.0.1:16443" in kubeconfig
+    record = cluster.load_record("u7s")
+    assert record.default_storage_class is False  # Usernetes has none: workloads use emptyDir
+    rows = json.loads(cli("status", "--json")[1])
+    assert rows[0]["detail"] == "no default StorageClass"
+    assert rows[0]["api_endpoint"] == "https://127.0.0.1:16443"
+
+
+def test_preflight_error_is_a_clear_message(cli, standins, checkout):
+    standins.scenario("make", preflight="no-cgroup2")
+    code, out, err = cli("up", "--driver", "usernetes", "--name", "u7s", "--usernetes-dir", checkout)
+    assert code == 1
+    assert ("Usernetes preflight check failed (make up): Needs cgroup v2, see "
+            "https://rootlesscontaine.rs/getting-started/common/cgroup2/") in err
+    assert "hint: boot with systemd.unified_cgroup_hierarchy=1" in err
+    assert "\x1b[" not in err
+
+
+def test_missing_compose_names_the_package(cli, standins, checkout):
+    standins.scenario("make", preflight="compose-missing")
+    code, out, err = cli("up", "--driver", "usernetes", "--name", "u7s", "--usernetes-dir", checkout)
+    assert code == 1
+    assert "/bin/sh: 1: podman-compose: not found" in err
+    assert "hint: install podman-compose" in err
+
+
+def test_preflight_warnings_are_shown_and_up_goes_on(cli, standins, checkout):
+    standins.scenario("make", preflight="warnings")
+    code, out, err = cli("up", "--driver", "usernetes", "--name", "u7s", "--usernetes-dir", checkout)
+    assert code == 0, err
+    assert 'warning: Kernel module "vxlan" does not seem loaded? (negligible if built-in to the kernel)' in err
+
+
+def test_down_runs_down_v_and_removes_the_kubeconfig(cli, standins, checkout):
+    assert cli("up", "--driver", "usernetes", "--name", "u7s", "--usernetes-dir", checkout)[0] == 0
+    assert (checkout / "kubeconfig").exists()
+    code, out, err = cli("down", "--name", "u7s")
+    assert code == 0, err
+    assert standins.argvs("make")[-1] == ["make", "down-v"]
+    assert not (checkout / "kubeconfig").exists()
+    assert cluster.load_record("u7s") is None
+
+
+def test_a_folder_without_a_makefile_is_refused(cli, standins, tmp_path):
+    code, out, err = cli("up", "--driver", "usernetes", "--name", "u7s", "--usernetes-dir", tmp_path)
+    assert code == 1
+    assert f"{tmp_path} is not a Usernetes checkout (no Makefile)" in err
+    assert "hint: git clone --branch gen2-v20251218.0 https://github.com/rootless-containers/usernetes.git" in err
+    assert standins.calls("make") == []

@@ -1,0 +1,74 @@
+"""`tools install` against an HTTP server on 127.0.0.1 (the real download hosts are unreachable here)."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import os
+import stat
+import threading
+
+import pytest
+
+from rootlesskube import paths, tools
+
+PAYLOAD = b"#!/bin/sh\necho kind stand-in binary\n"
+
+
+@pytest.fixture
+def server(tmp_path):
+    root = tmp_path / "mirror"
+    handler = lambda *a, **kw: http.server.SimpleHTTPRequestHandler(*a, directory=str(root), **kw)  # noqa: E731
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd.RequestHandlerClass.log_message = lambda *a: None
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield root, f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+def publish(root, release, data):
+    target = root / release.name / release.version / release.filename
+    target.parent.mkdir(parents=True)
+    target.write_bytes(data)
+
+
+def test_install_verifies_and_the_driver_finds_it(cli, server, monkeypatch):
+    root, base = server
+    release = tools.Release("kind", "v0.32.0", tools.RELEASES["kind"].url, hashlib.sha256(PAYLOAD).hexdigest())
+    monkeypatch.setitem(tools.RELEASES, "kind", release)
+    publish(root, release, PAYLOAD)
+    code, out, err = cli("tools", "install", "kind", "--base-url", base)
+    assert code == 0, err
+    installed = paths.data_dir() / "bin" / "kind"
+    assert out == f"kind v0.32.0: {installed}\n"
+    assert installed.read_bytes() == PAYLOAD
+    assert stat.S_IMODE(installed.stat().st_mode) == 0o755
+    assert tools.binary("kind") == str(installed)
+    assert tools.binary("minikube") == "minikube"  # not installed: PATH
+
+
+def test_a_mismatch_is_refused_and_nothing_is_installed(cli, server):
+    root, base = server
+    publish(root, tools.RELEASES["kind"], PAYLOAD)  # not the real kind: its sha256 differs from the pinned one
+    code, out, err = cli("tools", "install", "kind", "--base-url", base)
+    assert code == 1
+    assert (f"has sha256 {hashlib.sha256(PAYLOAD).hexdigest()}, expected "
+            "50030de23cf40a18505f20426f6a8506bedf13c6e509244bd1fa9463721b0f54; nothing was installed") in err
+    assert not (paths.data_dir() / "bin").exists() or os.listdir(paths.data_dir() / "bin") == []
+
+
+def test_an_unpinned_tool_is_refused(cli, server):
+    root, base = server
+    publish(root, tools.RELEASES["minikube"], PAYLOAD)
+    code, out, err = cli("tools", "install", "minikube", "--base-url", base)
+    assert code == 1
+    assert "minikube v1.38.1 has no pinned sha256 in this rootlesskube release, so it will not be installed" in err
+
+
+def test_unknown_tool_and_missing_file(cli, server):
+    root, base = server
+    code, out, err = cli("tools", "install", "k3d")
+    assert code == 2 and "unknown tool 'k3d'" in err
+    code, out, err = cli("tools", "install", "kubectl", "--base-url", base)
+    assert code == 1 and "HTTP 404" in err

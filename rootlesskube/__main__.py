@@ -25,6 +25,9 @@ def run(args: List[str]) -> int:
         # fast path: importing the CLI framework costs more than the whole answer
         print(f"rootlesskube {__version__}")
         return 0
+    from .host import early
+
+    early.start(args)  # doctor's slow `podman info` starts now and runs while the CLI is imported
     from .cli import Rootlesskube
 
     return guarded(Rootlesskube, "rootlesskube", args)

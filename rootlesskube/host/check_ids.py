@@ -9,7 +9,6 @@ from typing import List
 from . import fixes, ids, subids
 from .context import Context, produces
 from .model import FAIL, PASS, WARN, CheckResult
-from .view import HostReadError
 
 
 def _check_file(ctx: Context, check_id: str, host_path: str, own_id: int) -> CheckResult:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import List
 
 from . import fixes, ids
 from .context import Context, produces, version_tuple

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 from . import fixes, ids
 from .context import Context, produces

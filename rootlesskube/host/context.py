@@ -6,36 +6,26 @@ context exists, so they run while the file-based checks read the view.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from concurrent.futures import Executor, Future
-from dataclasses import dataclass
 from typing import Dict, Optional, Tuple
 
 from .. import run as runner
 from .fixes import Distro
+from .probes import Probe, podman_info as _podman_info
 from .requirements import Requirements
 from .users import HostUser
 from .view import HostView
 
 # where programs are looked for in a --host-root tree (live: the PATH)
 BIN_DIRS = ("/usr/local/bin", "/usr/bin", "/bin", "/usr/local/sbin", "/usr/sbin", "/sbin")
-PODMAN_INFO_TIMEOUT = 30.0
 VERSION_TIMEOUT = 10.0
 VERSION_ARGV = {
     "kind": ["version"],  # "kind v0.32.0 go1.26.3 linux/amd64"
     "minikube": ["version", "--short"],  # "v1.38.1"
 }
 _VERSION = re.compile(r"\bv?(\d+\.\d+(?:\.\d+)?)")
-
-
-@dataclass(frozen=True)
-class Probe:
-    """The outcome of one live command: parsed value or the error it gave."""
-
-    value: object = None
-    error: Optional[str] = None
 
 
 class Context:
@@ -88,7 +78,9 @@ class Context:
         if self._executor is None or self.live_reason():
             return
         if self.user_reason() is None and self.find("podman"):
-            self._futures["podman"] = self._executor.submit(_podman_info)
+            from . import early
+
+            self._futures["podman"] = early.take() or self._executor.submit(_podman_info)
         for tool in VERSION_ARGV:
             if tool in self.req.tools and self.find(tool):
                 self._futures[tool] = self._executor.submit(_tool_version, self.find(tool), VERSION_ARGV[tool])
@@ -113,17 +105,6 @@ def _done(compute) -> Future:
     future: Future = Future()
     future.set_result(compute())
     return future
-
-
-def _podman_info() -> Probe:
-    try:
-        result = runner.run(["podman", "info", "--format", "json"], timeout=PODMAN_INFO_TIMEOUT)
-    except runner.CommandError as exc:
-        return Probe(error=str(exc))
-    try:
-        return Probe(value=json.loads(result.stdout))
-    except json.JSONDecodeError as exc:
-        return Probe(error=f"`podman info --format json` printed no valid JSON: {exc}")
 
 
 def _tool_version(path: str, args) -> Probe:

@@ -191,3 +191,12 @@ def test_live_doctor_as_the_podman_user_reads_real_podman_facts(podman_user):
     for check_id in ("session.xdg-runtime-dir", "session.login", "limits.nofile", "limits.nproc"):
         assert checks[check_id]["status"] != "skip", checks[check_id]
     assert data["ready"] is (not any(c["status"] == "fail" for c in data["checks"]))
+
+
+@pytest.mark.parametrize("args", [["status"], ["doctor", "--host-root", "/x"], ["doctor", "--user=bob"],
+                                  ["doctor", "--help"], []])
+def test_early_podman_info_only_for_a_plain_doctor(args):
+    from rootlesskube.host import early
+
+    early.start(args)
+    assert early.take() is None

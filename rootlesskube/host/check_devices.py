@@ -19,7 +19,8 @@ def _usable(ctx: Context, info) -> bool:
     return bool(mode & stat.S_IROTH and mode & stat.S_IWOTH)
 
 
-def _check_device(ctx: Context, check_id: str, device: str, module: str, needed_for: str, required: bool) -> CheckResult:
+def _check_device(ctx: Context, check_id: str, device: str, module: str, needed_for: str,
+                  required: bool) -> CheckResult:
     title = f"{device} usable by {ctx.user.name}"
     bad = FAIL if required else WARN
     info = ctx.view.stat(device)
@@ -58,8 +59,9 @@ def check_network_helper(ctx: Context) -> CheckResult:
         return CheckResult(ids.NETWORK_HELPER, FAIL, title,
                            f"{have}: Usernetes needs slirp4netns (flannel breaks with pasta)",
                            fixes.install(ctx.distro, ["slirp4netns"],
-                                         'Then, as the user: printf \'[network]\\ndefault_rootless_network_cmd='
-                                         '"slirp4netns"\\n\' > ~/.config/containers/containers.conf.d/slirp4netns.conf'))
+                                         "Then, as the user: printf '[network]\\ndefault_rootless_network_cmd="
+                                         "\"slirp4netns\"\\n' > "
+                                         "~/.config/containers/containers.conf.d/slirp4netns.conf"))
     if not any(found.values()):
         return CheckResult(ids.NETWORK_HELPER, FAIL, title, f"{have} is installed: rootless Podman has no network",
                            fixes.install(ctx.distro, ["pasta", "slirp4netns"]))

@@ -79,7 +79,8 @@ def checks(ctx: Context) -> List[CheckResult]:
     results = []
     tree_note = ""
     if facts.tree and not ctx.view.exists(facts.tree):
-        tree_note = f"; {facts.tree} does not exist, so no module can be loaded (a kernel without loadable modules, or one upgraded without a reboot)"
+        tree_note = (f"; {facts.tree} does not exist, so no module can be loaded (a kernel without "
+                     "loadable modules, or one upgraded without a reboot)")
     for name in ctx.req.modules + ctx.req.recommended_modules:
         check_id = ids.MODULE_PREFIX + name
         title = f"Kernel module {name}"

@@ -22,7 +22,8 @@ def check_xdg_runtime_dir(ctx: Context) -> CheckResult:
     if not value:
         return CheckResult(ids.SESSION_XDG_RUNTIME_DIR, WARN, title,
                            "XDG_RUNTIME_DIR is not set: no login session of yours (Podman falls back to "
-                           f"/tmp/podman-run-{ctx.user.uid} and the cgroupfs manager)", fixes.login_session(ctx.user.name))
+                           f"/tmp/podman-run-{ctx.user.uid} and the cgroupfs manager)",
+                           fixes.login_session(ctx.user.name))
     try:
         info = os.stat(value)
     except OSError as exc:

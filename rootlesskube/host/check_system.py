@@ -105,7 +105,8 @@ def check_ipv6(ctx: Context) -> CheckResult:
     value, _ = read_sysctl(ctx.view, "net.ipv6.conf.all.disable_ipv6")
     if value == 1:
         return CheckResult(ids.IPV6, WARN, title, "net.ipv6.conf.all.disable_ipv6 = 1 (IPv6 off by sysctl): "
-                           "kind falls back to an IPv4-only network", fixes.sysctl({"net.ipv6.conf.all.disable_ipv6": "0"}))
+                           "kind falls back to an IPv4-only network",
+                           fixes.sysctl({"net.ipv6.conf.all.disable_ipv6": "0"}))
     return CheckResult(ids.IPV6, PASS, title, "/proc/sys/net/ipv6 exists" +
                        ("" if value is None else f"; net.ipv6.conf.all.disable_ipv6 = {value}"))
 

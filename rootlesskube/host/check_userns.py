@@ -130,7 +130,8 @@ def _profile_fix(paths: List[str]) -> str:
     commands = []
     for path in paths:
         name = path.strip("/").replace("/", ".")
-        body = f"abi <abi/4.0>,\\ninclude <tunables/global>\\nprofile {name} {path} flags=(unconfined) {{\\n  userns,\\n}}\\n"
+        body = (f"abi <abi/4.0>,\\ninclude <tunables/global>\\n"
+                f"profile {name} {path} flags=(unconfined) {{\\n  userns,\\n}}\\n")
         commands.append(f"printf '{body}' > {APPARMOR_DIR}/{name}")
     commands.append("systemctl reload apparmor.service")
     return fixes.as_root(commands, "Or lift the restriction for everyone: "

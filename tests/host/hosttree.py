@@ -119,7 +119,8 @@ def healthy(tree: HostTree, os_fields: Dict[str, str] = FEDORA, release: str = "
     tree.systemd()
     tree.cgroup_v2()
     tree.delegate_conf()
-    tree.modules(loaded=["ip_tables", "ip6_tables", "iptable_nat", "ip6table_nat", "br_netfilter", "vxlan", "nf_tables"],
+    tree.modules(loaded=["ip_tables", "ip6_tables", "iptable_nat", "ip6table_nat", "br_netfilter", "vxlan",
+                         "nf_tables"],
                  builtin=["overlay"])
     for program in ("podman", "crun", "pasta", "slirp4netns", "kind", "minikube", "kubectl", "make", "jq",
                     "podman-compose"):

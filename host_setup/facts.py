@@ -4,27 +4,12 @@ from __future__ import annotations
 
 from typing import Optional, Set
 
+from rootlesskube.host import fixes
 from rootlesskube.host.view import HostView
 
-_FAMILIES = {
-    "apt": {"debian", "ubuntu", "linuxmint", "pop", "raspbian"},
-    "dnf": {"fedora", "rhel", "centos", "rocky", "almalinux", "ol", "amzn"},
-    "zypper": {"suse", "opensuse", "opensuse-leap", "opensuse-tumbleweed", "sles"},
-    "pacman": {"arch", "manjaro", "endeavouros"},
-}
-
-
 def family(view: HostView) -> Optional[str]:
-    """"apt", "dnf", "zypper", "pacman" or None, from the view's os-release ID then ID_LIKE."""
-    import distro  # imported lazily: start-up time counts
-
-    info = distro.LinuxDistribution(root_dir=str(view.root), include_lsb=False, include_uname=False,
-                                    include_oslevel=False)
-    for ident in [info.id()] + info.like().split():
-        for name, members in _FAMILIES.items():
-            if ident in members:
-                return name
-    return None
+    """"apt", "dnf", "zypper", "pacman" or None, as the doctor's fixes read it."""
+    return fixes.detect(view).family
 
 
 def systemd_present(view: HostView) -> bool:

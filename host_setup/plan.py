@@ -6,7 +6,7 @@ import stat
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Tuple
 
-from rootlesskube.host import ids, subids
+from rootlesskube.host import fixes, ids, subids
 from rootlesskube.host.model import FAIL, CheckResult
 from rootlesskube.host.view import HostView
 
@@ -30,12 +30,7 @@ SYSCTLS: Dict[str, Dict[str, str]] = {
 USERNS_BINARIES = ("/usr/bin/podman", "/usr/bin/crun", "/usr/bin/runc", "/usr/sbin/runc",
                    "/usr/bin/slirp4netns", "/usr/bin/pasta", "/usr/bin/rootlesskit")
 PACKAGE_CHECKS = (ids.PODMAN, ids.NEWUIDMAP, ids.NEWGIDMAP, ids.NETWORK_HELPER)
-PACKAGES = {
-    "apt": ["apt-get", "install", "-y", "podman", "uidmap", "slirp4netns", "fuse-overlayfs"],
-    "dnf": ["dnf", "install", "-y", "podman", "shadow-utils", "slirp4netns", "fuse-overlayfs"],
-    "zypper": ["zypper", "--non-interactive", "install", "podman", "shadow", "slirp4netns", "fuse-overlayfs"],
-    "pacman": ["pacman", "-S", "--needed", "--noconfirm", "podman", "shadow", "slirp4netns", "fuse-overlayfs"],
-}
+PACKAGED_PROGRAMS = ("podman", "newuidmap", "slirp4netns", "fuse-overlayfs")
 GRUB_MKCONFIG = {
     "apt": ("update-grub",),
     "zypper": ("grub2-mkconfig", "-o", "/boot/grub2/grub.cfg"),
@@ -255,5 +250,6 @@ def _packages(view: HostView, needs_runc: bool, package_ids: List[str]) -> Actio
     if family is None:
         return Action(",".join(package_ids), title, manual=True,
                       notes=("unknown distribution: install these with its package manager",))
-    argv = list(PACKAGES[family]) + (["runc"] if needs_runc else [])  # crun refuses hybrid cgroups
+    programs = PACKAGED_PROGRAMS + (("runc",) if needs_runc else ())  # crun refuses hybrid cgroups
+    argv = fixes.install_argv(family, programs)
     return Action(",".join(package_ids), title, runs=(tuple(argv),), requires=PACKAGES_FLAG)

@@ -12,14 +12,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence
 
+# the files host_setup writes: its pure content module is the one place they are named
+from host_setup.content import (  # noqa: F401  (re-exported for the checks)
+    CGROUP_V2_KERNEL_ARG,
+    DELEGATE_CONF,
+    MODULES_LOAD_CONF,
+    SYSCTL_CONF,
+    TUN_UDEV_RULE,
+)
+
 from .view import HostView
 
 HOST_SETUP = "sudo rootlesskube-host-setup apply"
-SYSCTL_CONF = "/etc/sysctl.d/99-rootlesskube.conf"
-MODULES_LOAD_CONF = "/etc/modules-load.d/rootlesskube.conf"
-DELEGATE_CONF = "/etc/systemd/system/user@.service.d/delegate.conf"
-TUN_UDEV_RULE = "/etc/udev/rules.d/70-rootlesskube-tun.rules"
-CGROUP_V2_KERNEL_ARG = "systemd.unified_cgroup_hierarchy=1"
 
 RELOGIN = "Then log out and back in (or run `loginctl terminate-user {user}` as root); a reboot also works."
 REBOOT = "Then reboot: kernel command-line changes take effect only at boot."
@@ -87,18 +91,23 @@ def _join(argv: Sequence[str]) -> str:
     return shlex.join(argv)
 
 
+def install_argv(family: str, programs: Iterable[str]) -> List[str]:
+    """The package manager's install argv for these programs (package names per family)."""
+    packages: List[str] = []
+    for program in programs:
+        package = PACKAGES.get(program, {}).get(family, program)
+        if package not in packages:
+            packages.append(package)
+    return [*_INSTALL[family], *packages]
+
+
 def install_command(distro: Distro, programs: Iterable[str]) -> str:
     """`apt-get install -y uidmap ...` for this family, or a sentence when the family is unknown."""
     programs = list(programs)
     if distro.family is None:
         return ("install " + ", ".join(programs) + " with your distribution's package manager "
                 f"({distro.name} is not one rootlesskube knows)")
-    packages: List[str] = []
-    for program in programs:
-        package = PACKAGES.get(program, {}).get(distro.family, program)
-        if package not in packages:
-            packages.append(package)
-    return _join([*_INSTALL[distro.family], *packages])
+    return _join(install_argv(distro.family, programs))
 
 
 def as_root(commands: Sequence[str], note: Optional[str] = None, host_setup: bool = True) -> str:

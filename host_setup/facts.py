@@ -7,6 +7,7 @@ from typing import Optional, Set
 from rootlesskube.host import fixes
 from rootlesskube.host.view import HostView
 
+
 def family(view: HostView) -> Optional[str]:
     """"apt", "dnf", "zypper", "pacman" or None, as the doctor's fixes read it."""
     return fixes.detect(view).family

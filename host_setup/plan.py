@@ -101,7 +101,7 @@ def _change(view: HostView, path: str, new_text_of, mode: int = 0o644) -> FileCh
         new = new_text_of(old)
     except Unparsable as exc:
         raise UnparsableFile(f"cannot edit {path} {exc}",
-                             hint="fix or remove that line by hand, then run this again; the file was not changed")
+                             hint="fix or remove that line by hand, then run this again; the file was not changed") from None
     existing = view.stat(path)
     return FileChange(path, old, new, stat.S_IMODE(existing.st_mode) if existing else mode)
 

@@ -155,7 +155,7 @@ def run(
             errors="replace",
         )
     except OSError as exc:
-        raise CommandError(argv, None, hint=hint, message=f"`{pretty(argv)}` could not start: {exc}")
+        raise CommandError(argv, None, hint=hint, message=f"`{pretty(argv)}` could not start: {exc}") from None
 
     out: List[str] = []
     err: List[str] = []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import stat
 import subprocess
 import sys
@@ -71,7 +70,7 @@ def _gone(pid: int) -> bool:
 
 def test_on_line_streams_output():
     seen = []
-    runner.run([sys.executable, "-c", "print('a'); print('b')"], timeout=10, on_line=lambda s, l: seen.append((s, l)))
+    runner.run([sys.executable, "-c", "print('a'); print('b')"], timeout=10, on_line=lambda stream, line: seen.append((stream, line)))
     assert seen == [("stdout", "a"), ("stdout", "b")]
 
 

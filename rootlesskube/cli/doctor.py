@@ -6,9 +6,9 @@ import os
 
 from plumbum import cli
 
-from . import Command
 from ..drivers import DEFAULT_DRIVER, DRIVERS
 from ..errors import EXIT_HOST_NOT_READY, EXIT_OK, UsageError
+from . import Command
 
 STATUS_STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red", "skip": "dim"}
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from . import fixes, ids
 from .context import Context, produces, version_tuple
 from .model import FAIL, PASS, SKIP, WARN, CheckResult

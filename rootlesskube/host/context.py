@@ -13,7 +13,8 @@ from typing import Dict, Optional, Tuple
 
 from .. import run as runner
 from .fixes import Distro
-from .probes import Probe, podman_info as _podman_info
+from .probes import Probe
+from .probes import podman_info as _podman_info
 from .requirements import Requirements
 from .users import HostUser
 from .view import HostView

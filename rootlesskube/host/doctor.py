@@ -16,8 +16,19 @@ from typing import Callable, List, Optional
 
 from ..drivers import DRIVERS
 from ..errors import UsageError
-from . import (check_cgroups, check_devices, check_ids, check_modules, check_resources, check_session,
-               check_system, check_tools, check_userns, fixes, users)
+from . import (
+    check_cgroups,
+    check_devices,
+    check_ids,
+    check_modules,
+    check_resources,
+    check_session,
+    check_system,
+    check_tools,
+    check_userns,
+    fixes,
+    users,
+)
 from .context import Context
 from .model import FAIL, WARN, CheckResult
 from .readers import architecture, kernel_release

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from host_setup.plan import Target, subid_actions
 from host_setup.apply import apply_plan
+from host_setup.plan import Target, subid_actions
 from host_setup.subid import UnparsableFile
 from rootlesskube.host import subids
 from tests.host_setup.trees import tree

@@ -1,0 +1,268 @@
+"""Recipes: what one unattended run does, as a YAML file (apiVersion rootlesskube.dev/v1alpha1, kind Recipe).
+
+A recipe names a cluster (driver, name, Kubernetes version or node image, a
+cluster-wide Pod Security default), the namespaces to label, the workloads to
+deploy (PMM 3, PMM 2 as an expected failure, plain manifests), the checks to
+run, timeouts and a cleanup policy. `load()` validates all of it before
+anything runs; every error names file:line:col and what was expected.
+
+Shipped recipes live in rootlesskube/recipes/ and are named without a path
+(`rootlesskube run kind-pmm3-restricted`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+from .drivers import DRIVERS
+from .drivers.base import CONTAINER_RUNTIMES, PSS_LEVELS, ClusterSpec, PortMapping
+from .errors import UsageError
+from .names import dns1123_label
+from .pss.labels import ModePolicy, PssLabels
+from .pss.levels import validate_version
+from .recipe_schema_types import Int, List_, Obj, SchemaError, Str, Tagged, compose
+
+API_VERSION = "rootlesskube.dev/v1alpha1"
+KIND = "Recipe"
+DEFAULT_RECIPE = "kind-pmm3-restricted"
+RECIPES_DIR = Path(__file__).resolve().parent / "recipes"
+CLEANUP_POLICIES = ("always", "on-success", "never")
+EXPECT = ("ready", "rejected")
+NAME_PATTERN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+
+
+def _name(what: str) -> Str:
+    return Str(f"a DNS-1123 label ({what})", check=lambda v: dns1123_label(v, what), pattern=NAME_PATTERN)
+
+
+def _spec_check(attribute: str):
+    """Validate one ClusterSpec field with the drivers' own rules."""
+    return lambda value: ClusterSpec("x", **{attribute: value}).validate()
+
+
+LEVEL = Str("a Pod Security level", choices=PSS_LEVELS)
+VERSION = Str("a Pod Security version: latest or v1.N", check=validate_version, pattern="^(latest|v1\\.[0-9]+)$")
+SECONDS = Int(1, 86400, "a number of seconds from 1 to 86400")
+FILES = List_(Str("a file path, relative to the recipe"), min_items=1)
+
+CLUSTER = Obj({
+    "driver": Str("a driver", choices=DRIVERS),
+    "name": _name("cluster name"),
+    "kubernetes": Str("a Kubernetes version like v1.36.1", check=_spec_check("kubernetes"), pattern="^v"),
+    "nodeImage": Str("a kind node image pinned by digest (NAME:TAG@sha256:DIGEST)",
+                     check=_spec_check("node_image"), pattern="@sha256:"),
+    "podSecurityDefault": LEVEL,
+    "workers": Int(0, 10),
+    "apiPort": Int(0, 65535),
+    "containerRuntime": Str("minikube's container runtime", choices=CONTAINER_RUNTIMES),
+}, required=("driver", "name"), description="the cluster to bring up (rootlesskube up)")
+
+NAMESPACE = Obj({
+    "name": _name("namespace"),
+    "podSecurity": Obj({"enforce": LEVEL, "audit": LEVEL, "warn": LEVEL, "version": VERSION}),
+}, required=("name",))
+
+WORKLOAD = Tagged({
+    "pmm3": Obj({"type": Str(choices=("pmm3",)), "namespace": _name("namespace"), "expect": Str(choices=EXPECT)},
+                required=("type", "namespace"), description="PMM 3 (rootlesskube pmm deploy)"),
+    "pmm2": Obj({"type": Str(choices=("pmm2",)), "namespace": _name("namespace"), "expect": Str(choices=EXPECT)},
+                required=("type", "namespace"), description="PMM 2, the negative control (expect: rejected)"),
+    "manifests": Obj({"type": Str(choices=("manifests",)), "namespace": _name("namespace"), "files": FILES,
+                      "expect": Str(choices=EXPECT)},
+                     required=("type", "namespace", "files"), description="plain manifests, kubectl apply"),
+})
+
+CHECK = Tagged({
+    "doctor": Obj({"type": Str(choices=("doctor",))}, required=("type",), description="the host checks"),
+    "rootless": Obj({"type": Str(choices=("rootless",))}, required=("type",),
+                    description="the rootless proof of every node container (rootlesskube verify)"),
+    "pmm-verify": Obj({"type": Str(choices=("pmm-verify",)), "namespace": _name("namespace")},
+                      required=("type", "namespace"), description="rootlesskube pmm verify"),
+    "pss-check": Obj({"type": Str(choices=("pss-check",)), "files": FILES, "level": LEVEL, "version": VERSION},
+                     required=("type", "files", "level"), description="rootlesskube pss check, offline"),
+})
+
+LAB = Obj({
+    "roster": Str("the roster written by rootlesskube-host-setup lab (.json or .csv), relative to the "
+                  "working directory"),
+    "portMappings": List_(Obj({"containerPort": Int(1, 65535), "offset": Int(1, 1000)},
+                              required=("containerPort", "offset"))),
+}, required=("roster",), description="one cluster per roster user, named CLUSTER-USER, API port = the user's "
+                                     "first port, each mapping on first port + offset")
+
+RECIPE = Obj({
+    "apiVersion": Str(choices=(API_VERSION,)),
+    "kind": Str(choices=(KIND,)),
+    "metadata": Obj({"name": _name("recipe name"), "description": Str()}, required=("name",)),
+    "cluster": CLUSTER,
+    "lab": LAB,
+    "namespaces": List_(NAMESPACE),
+    "workloads": List_(WORKLOAD),
+    "checks": List_(CHECK),
+    "timeouts": Obj({"create": SECONDS, "ready": SECONDS, "workload": SECONDS, "check": SECONDS}),
+    "cleanup": Str("a cleanup policy", choices=CLEANUP_POLICIES),
+}, required=("apiVersion", "kind", "metadata", "cluster"))
+
+
+@dataclass(frozen=True)
+class Namespace:
+    name: str
+    labels: PssLabels
+
+
+@dataclass(frozen=True)
+class Workload:
+    type: str  # pmm3, pmm2, manifests
+    namespace: str
+    expect: str = "ready"
+    files: Tuple[str, ...] = ()  # absolute paths
+
+
+@dataclass(frozen=True)
+class Check:
+    type: str  # doctor, rootless, pmm-verify, pss-check
+    namespace: Optional[str] = None
+    files: Tuple[str, ...] = ()
+    level: Optional[str] = None
+    version: str = "latest"
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    create: Optional[int] = None  # None: the driver's default
+    ready: int = 300
+    workload: int = 600
+    check: int = 600
+
+
+@dataclass(frozen=True)
+class Lab:
+    roster: str
+    port_mappings: Tuple[Tuple[int, int], ...] = ()  # (container port, offset from the user's first port)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    source: str
+    cluster: ClusterSpec
+    description: str = ""
+    namespaces: Tuple[Namespace, ...] = ()
+    workloads: Tuple[Workload, ...] = ()
+    checks: Tuple[Check, ...] = ()
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    cleanup: str = "on-success"
+    lab: Optional[Lab] = None
+
+    def clusters(self) -> List[ClusterSpec]:
+        """The clusters this recipe brings up: one, or one per lab user in the roster."""
+        return lab_clusters(self.cluster, self.lab) if self.lab else [self.cluster]
+
+
+# --- finding and loading ---
+def shipped() -> Dict[str, Path]:
+    """The recipes installed with the package, by name."""
+    return {p.stem: p for p in sorted(RECIPES_DIR.glob("*.yaml"))}
+
+
+def find(name_or_path: str) -> Path:
+    """A path as given, or a shipped recipe by name."""
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") or os.sep in name_or_path:
+        if not path.is_file():
+            raise UsageError(f"no recipe file {name_or_path}", hint="give a path to a .yaml file, or a shipped "
+                                                                    "recipe's name (`rootlesskube recipes list`)")
+        return path
+    found = shipped().get(name_or_path)
+    if found is None:
+        raise UsageError(f"no recipe named {name_or_path!r}",
+                         hint="shipped recipes: " + ", ".join(shipped()) + " (or give a path to a .yaml file)")
+    return found
+
+
+def load(name_or_path: str) -> Recipe:
+    """Find, read and validate a recipe; UsageError (file:line:col) when anything is wrong."""
+    path = find(name_or_path)
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read the recipe {path}: {exc}", hint="check the path and its permissions") from None
+    return parse(text, str(path))
+
+
+def parse(text: str, file: str) -> Recipe:
+    root = compose(text, file)
+    data = RECIPE.load(root, file)
+    base = Path(file).resolve().parent
+    cluster = data["cluster"]
+    timeouts = Timeouts(**data.get("timeouts", {}))
+    return Recipe(
+        name=data["metadata"]["name"],
+        description=data["metadata"].get("description", ""),
+        source=file,
+        cluster=ClusterSpec(
+            name=cluster["name"], driver=cluster["driver"], kubernetes=cluster.get("kubernetes"),
+            node_image=cluster.get("nodeImage"), pss_default=cluster.get("podSecurityDefault"),
+            workers=cluster.get("workers", 0), api_port=cluster.get("apiPort", 0),
+            container_runtime=cluster.get("containerRuntime", "containerd"),
+        ),
+        namespaces=tuple(_namespace(n) for n in data.get("namespaces", [])),
+        workloads=tuple(Workload(w["type"], w["namespace"], w.get("expect", "ready"),
+                                 _paths(base, w.get("files", []))) for w in data.get("workloads", [])),
+        checks=tuple(Check(c["type"], c.get("namespace"), _paths(base, c.get("files", [])), c.get("level"),
+                           c.get("version", "latest")) for c in data.get("checks", [])),
+        timeouts=timeouts,
+        cleanup=data.get("cleanup", "on-success"),
+        lab=_lab(data["lab"]) if "lab" in data else None,
+    )
+
+
+def _namespace(data: dict) -> Namespace:
+    modes = data.get("podSecurity", {})
+    version = modes.get("version")
+    labels = PssLabels(**{mode: ModePolicy.validated(level, version)
+                          for mode, level in modes.items() if mode != "version"})
+    return Namespace(data["name"], labels)
+
+
+def _paths(base: Path, files: List[str]) -> Tuple[str, ...]:
+    return tuple(str(base / f) for f in files)
+
+
+def _lab(data: dict) -> Lab:
+    return Lab(data["roster"], tuple((m["containerPort"], m["offset"]) for m in data.get("portMappings", [])))
+
+
+def lab_clusters(base: ClusterSpec, lab: Lab) -> List[ClusterSpec]:
+    """One ClusterSpec per roster user: named BASE-USER, with the user's ports."""
+    from dataclasses import replace
+
+    from host_setup.lab import read_roster
+
+    roster_path = Path(lab.roster)
+    if not roster_path.is_file():
+        raise UsageError(f"the lab roster {roster_path.resolve()} does not exist",
+                         hint="`rootlesskube-host-setup lab --users a,b,c --roster FILE` writes it; run from its "
+                              "folder or give its path in the recipe's lab.roster")
+    specs = []
+    for row in read_roster(roster_path):
+        name = f"{base.name}-{row.user}"
+        dns1123_label(name, f"cluster name of lab user {row.user!r}")
+        width = row.port_last - row.port_first + 1
+        for _, offset in lab.port_mappings:
+            if offset >= width:
+                raise UsageError(f"lab user {row.user!r} has {width} ports; port offset {offset} is outside them",
+                                 hint="use smaller offsets, or re-run the lab setup with more --ports-per-user")
+        mappings = tuple(PortMapping(port, row.port_first + offset) for port, offset in lab.port_mappings)
+        specs.append(replace(base, name=name, api_port=row.port_first, port_mappings=mappings))
+    if not specs:
+        raise UsageError(f"the lab roster {roster_path} lists no users",
+                         hint="`rootlesskube-host-setup lab --users a,b,c` adds them")
+    return specs
+
+
+__all__ = ["Recipe", "Namespace", "Workload", "Check", "Timeouts", "Lab", "SchemaError", "load", "parse", "find",
+           "shipped", "RECIPE", "DEFAULT_RECIPE", "CLEANUP_POLICIES"]

@@ -71,9 +71,9 @@ def bin_dir() -> Path:
 
 def binary(name: str) -> str:
     """The program to run for NAME: our installed copy if there is one, else NAME (PATH)."""
-    installed = bin_dir() / name
-    if installed.is_file() and os.access(installed, os.X_OK):
-        return str(installed)
+    installed = str(bin_dir() / name)
+    if os.path.isfile(installed) and os.access(installed, os.X_OK):  # both False, not raised, on EACCES
+        return installed
     return name
 
 

@@ -57,8 +57,7 @@ def check_podman(ctx: Context) -> List[CheckResult]:
     else:
         rootless = CheckResult(ids.PODMAN_ROOTLESS, FAIL, rootless_title,
                                "podman info: host.security.rootless = false (Podman runs as root here)",
-                               f"run rootlesskube as your unprivileged user, not as root (e.g. ssh "
-                               f"{ctx.user.name}@localhost)")
+                               _run_as_a_user(ctx.user.name))
     return [podman, rootless]
 
 
@@ -70,7 +69,8 @@ def check_tools(ctx: Context) -> List[CheckResult]:
         path = ctx.find(tool)
         if path is None:
             required = tool in ctx.req.tools
-            fix = (f"install {tool}: {fixes.DOWNLOADS[tool]}" if tool in fixes.DOWNLOADS
+            fix = (f"as the user: rootlesskube tools install {tool}   (a pinned, checksummed release)\n"
+                   f"or install it yourself: {fixes.DOWNLOADS[tool]}" if tool in fixes.DOWNLOADS
                    else fixes.install(ctx.distro, [tool]))
             results.append(CheckResult(check_id, FAIL if required else WARN, title,
                                        f"{tool} is not installed (looked on "
@@ -87,6 +87,13 @@ def check_tools(ctx: Context) -> List[CheckResult]:
             shown = f"version {probe.value}" if probe.value else "version not asked"
             results.append(CheckResult(check_id, PASS, title, f"{path}, {shown}"))
     return results
+
+
+def _run_as_a_user(name: str) -> str:
+    if name == "root":
+        return ("rootlesskube never runs a cluster as root: run it as an unprivileged user "
+                "(as root: useradd -m NAME; rootlesskube-host-setup apply --user NAME; then ssh NAME@localhost)")
+    return f"run rootlesskube as {name}, not as root (e.g. ssh {name}@localhost)"
 
 
 CHECKS = [check_podman, check_tools]

@@ -62,7 +62,10 @@ class Context:
         """The host path of a program: on PATH when live, in BIN_DIRS of the view otherwise."""
         if name not in self._paths:
             if self.view.live:
-                found = runner.which(name)
+                from .. import tools  # the copy `rootlesskube tools install` put there wins, as for the drivers
+
+                resolved = tools.binary(name)
+                found = resolved if os.sep in resolved else runner.which(name)
             else:
                 found = next((f"{d}/{name}" for d in BIN_DIRS if self.view.path(f"{d}/{name}").is_file()), None)
             self._paths[name] = found

@@ -180,3 +180,14 @@ def test_usernetes_requires_slirp4netns_and_its_tools(tree):
     assert [i for i in got if i.startswith("module.")] == [
         "module.br_netfilter", "module.ip_tables", "module.ip6_tables", "module.iptable_nat", "module.ip6table_nat",
         "module.vxlan", "module.overlay", "module.nf_tables"]
+
+
+def test_missing_kind_names_the_pinned_install_first(tree):
+    healthy(tree).remove("/usr/bin/kind")
+    report = run_doctor(tree.view(), USER, "kind")
+    check = report.get("tool.kind")
+    assert check.status == "fail"
+    assert check.fix.splitlines() == [
+        "as the user: rootlesskube tools install kind   (a pinned, checksummed release)",
+        "or install it yourself: https://kind.sigs.k8s.io/docs/user/quick-start/#installation",
+    ]

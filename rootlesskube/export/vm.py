@@ -1,0 +1,161 @@
+"""What a new VM gets, independent of the config format: files, directories, links, user, data disk.
+
+butane.py and cloud_init.py render the same VmConfig, so the two formats cannot drift.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import List, Optional, Tuple
+
+from ..errors import UsageError
+from ..names import user_name
+from . import host_files, systemd_unit
+
+DEFAULT_USER = "core"  # Fedora CoreOS's own login user
+DEFAULT_DATA_DISK = "/dev/vdb"  # the second virtio disk of a QEMU/libvirt VM
+DATA_LABEL = "rk-data"
+DATA_MOUNT = "/var/lib/rootlesskube-data"
+DATA_FORMAT = "xfs"
+USER_DROPIN = "rootlesskube-data.conf"
+RECIPE_UNIT = "rootlesskube-recipe.service"
+ROOTLESSKUBE_BIN = "/usr/local/bin/rootlesskube"
+
+_DEVICE = re.compile(r"^/dev/[A-Za-z0-9][A-Za-z0-9._:+@/-]*$")
+_SSH_KEY = re.compile(
+    r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|"
+    r"sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( [^\r\n]*)?$"
+)
+
+
+@dataclass(frozen=True)
+class VmFile:
+    path: str
+    contents: str
+    mode: int = 0o644
+    owner: Optional[str] = None  # None: root
+
+
+@dataclass(frozen=True)
+class VmDir:
+    path: str
+    mode: int = 0o755
+    owner: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class VmLink:
+    path: str
+    target: str
+    owner: Optional[str] = None
+
+
+@dataclass
+class VmConfig:
+    user: str
+    ssh_keys: Tuple[str, ...]
+    data_disk: str
+    files: List[VmFile] = field(default_factory=list)
+    directories: List[VmDir] = field(default_factory=list)
+    links: List[VmLink] = field(default_factory=list)
+    user_dropin: str = ""  # a user@.service drop-in: the user's manager waits for the data volume
+
+    @property
+    def home(self) -> str:
+        return f"/home/{self.user}"
+
+
+def data_device(value: str) -> str:
+    """An absolute /dev path (a disk, not a partition: the config partitions it)."""
+    if not _DEVICE.match(value or "") or "/../" in value or value.endswith("/.."):
+        raise UsageError(f"{value!r} is not a device path",
+                         hint="give the data disk as an absolute /dev path, e.g. /dev/vdb or /dev/disk/by-id/...")
+    return value
+
+
+def read_ssh_keys(path: str) -> Tuple[str, ...]:
+    """The public keys in an authorized_keys-style file; a private key or anything else is refused."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read the SSH key file {path}: {exc}",
+                         hint="give the public key file, e.g. ~/.ssh/id_ed25519.pub") from None
+    if "PRIVATE KEY" in text:
+        raise UsageError(f"{path} is a private key; it must never leave this machine",
+                         hint="give the public key instead (the same name with .pub)")
+    keys = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    if not keys:
+        raise UsageError(f"{path} holds no SSH public key", hint="give a file such as ~/.ssh/id_ed25519.pub")
+    for number, key in enumerate(keys, 1):
+        if not _SSH_KEY.match(key):
+            raise UsageError(f"{path}: key {number} is not an OpenSSH public key: {key[:40]!r}",
+                             hint="each line must look like 'ssh-ed25519 AAAA... comment' (ssh-keygen -y -f KEY)")
+    return tuple(dict.fromkeys(keys))
+
+
+def recipe_name(name: str) -> str:
+    """A recipe shipped with rootlesskube: the VM has no copy of a local recipe file."""
+    from ..recipe import shipped
+
+    if name not in shipped():
+        raise UsageError(f"no shipped recipe named {name!r}",
+                         hint="a VM runs a recipe shipped with rootlesskube: " + ", ".join(shipped()))
+    return name
+
+
+def vm_config(user: str = DEFAULT_USER, ssh_keys: Tuple[str, ...] = (), data_disk: str = DEFAULT_DATA_DISK,
+              recipe: Optional[str] = None, pmm_image: Optional[str] = None,
+              host_port: int = systemd_unit.DEFAULT_HOST_PORT) -> VmConfig:
+    """PMM 3 as a Quadlet (Fedora CoreOS ships Podman 5) or, with RECIPE, that recipe at first boot."""
+    user = user_name(user)
+    vm = VmConfig(user, ssh_keys, data_device(data_disk))
+    port_start = None if recipe else (host_port if host_port < 1024 else None)
+    vm.files += [VmFile(f.path, f.contents, f.mode) for f in host_files.host_files(user, port_start)]
+    linger = host_files.linger_file(user)
+    vm.files.append(VmFile(linger.path, linger.contents, linger.mode))
+    vm.user_dropin = f"[Unit]\nRequiresMountsFor={DATA_MOUNT}\n"
+    data_dir = f"{DATA_MOUNT}/{user}"
+    vm.directories.append(VmDir(data_dir, 0o700, user))
+    for sub in (".config", ".config/systemd", ".config/systemd/user"):
+        vm.directories.append(VmDir(f"{vm.home}/{sub}", 0o755, user))
+    units = f"{vm.home}/.config/systemd/user"
+    if recipe:
+        _add_recipe(vm, units, recipe_name(recipe))
+    else:
+        spec = systemd_unit.pmm_spec(pmm_image or systemd_unit.pmm.PMM3_IMAGE, f"{data_dir}/pmm", host_port)
+        vm.directories.append(VmDir(f"{data_dir}/pmm", 0o700, user))
+        for sub in (".config/containers", ".config/containers/systemd"):
+            vm.directories.append(VmDir(f"{vm.home}/{sub}", 0o755, user))
+        vm.files.append(VmFile(f"{vm.home}/.config/containers/systemd/{spec.name}.container",
+                               systemd_unit.quadlet(spec), 0o644, user))
+        vm.files.append(VmFile(f"{units}/{systemd_unit.PASSWORD_UNIT}", systemd_unit.password_unit(), 0o644, user))
+    return vm
+
+
+def recipe_unit(recipe: str) -> str:
+    """A user unit running `rootlesskube run RECIPE` once, at the first boot that has rootlesskube."""
+    done = f"%h/.local/state/rootlesskube/first-boot-{recipe}.done"
+    return (
+        "[Unit]\n"
+        f"Description=rootlesskube run {recipe}, once, at first boot\n"
+        "Wants=network-online.target\n"
+        "After=network-online.target\n"
+        f"ConditionPathExists=!{done}\n"
+        f"AssertFileIsExecutable={ROOTLESSKUBE_BIN}\n"
+        "\n[Service]\n"
+        "Type=oneshot\n"
+        "TimeoutStartSec=3600\n"
+        f"ExecStart={systemd_unit.exec_line([ROOTLESSKUBE_BIN, 'run', recipe])}\n"
+        f"ExecStartPost={systemd_unit.exec_line(['/usr/bin/mkdir', '-p', '%h/.local/state/rootlesskube'])}\n"
+        f"ExecStartPost={systemd_unit.exec_line(['/usr/bin/touch', done])}\n"
+        "\n[Install]\n"
+        "WantedBy=default.target\n"
+    )
+
+
+def _add_recipe(vm: VmConfig, units: str, recipe: str) -> None:
+    vm.directories.append(VmDir(f"{units}/default.target.wants", 0o755, vm.user))
+    vm.files.append(VmFile(f"{units}/{RECIPE_UNIT}", recipe_unit(recipe), 0o644, vm.user))
+    vm.links.append(VmLink(f"{units}/default.target.wants/{RECIPE_UNIT}", f"../{RECIPE_UNIT}", vm.user))

@@ -18,7 +18,33 @@ _PASS_THROUGH = (ShowHelp, ShowHelpAll, ShowVersion, ShowCompletion)
 
 
 class Command(cli.Application):
-    """Base class: usage errors become UsageError with a pointer to --help."""
+    """Base class: usage errors become UsageError with a pointer to --help.
+
+    A command's DESCRIPTION may be a paragraph: its first sentence is what the
+    parent's list of subcommands shows, the rest is shown by the command's own
+    --help.
+    """
+
+    SUBCOMMAND_HELPMSG = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        text = cls.__dict__.get("DESCRIPTION")
+        if text and "DESCRIPTION_MORE" not in cls.__dict__:
+            first, sep, rest = " ".join(text.split()).partition(". ")
+            if sep:
+                cls.DESCRIPTION, cls.DESCRIPTION_MORE = first + ".", rest
+
+    # plumbum binds -v to --version in every subcommand; here -v means verbose everywhere
+    @cli.switch(["--version"], overridable=True, group="Meta-switches", help="Prints the program's version and quits")
+    def version(self):
+        super().version()
+
+    @cli.switch(["-v", "--verbose"], help="print every external command as it runs, and tracebacks of internal errors")
+    def verbose(self):
+        import logging
+
+        logging.basicConfig(level=logging.DEBUG, format="%(message)s")
 
     def _usage_error(self, exc: Exception) -> UsageError:
         return UsageError(f"{exc}", hint=f"see '{self.PROGNAME} --help'")
@@ -63,14 +89,6 @@ class Rootlesskube(Group):
     )
     DESCRIPTION_MORE = "\n".join("/ " + line for line in EXIT_CODES_HELP.splitlines())
 
-    verbose = cli.Flag(["-v", "--verbose"], help="print every external command and full error details")
-
-    def main(self, *args):
-        if self.verbose:
-            import logging
-
-            logging.basicConfig(level=logging.DEBUG, format="%(message)s")
-        return super().main(*args)
 
 
 # One line per command group; the module is imported only when it is used.
@@ -84,3 +102,4 @@ Rootlesskube.subcommand("tools", "rootlesskube.cli.tools.Tools")
 Rootlesskube.subcommand("doctor", "rootlesskube.cli.doctor.Doctor")
 Rootlesskube.subcommand("run", "rootlesskube.cli.recipes.Run")
 Rootlesskube.subcommand("recipes", "rootlesskube.cli.recipes.Recipes")
+Rootlesskube.subcommand("pmm", "rootlesskube.cli.pmm.Pmm")

@@ -31,6 +31,7 @@ DEFAULT_RECIPE = "kind-pmm3-restricted"
 RECIPES_DIR = Path(__file__).resolve().parent / "recipes"
 CLEANUP_POLICIES = ("always", "on-success", "never")
 EXPECT = ("ready", "rejected")
+SCHEMA_ID = "https://rootlesskube.dev/schemas/recipe-v1alpha1.json"
 NAME_PATTERN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 
 
@@ -162,6 +163,12 @@ class Recipe:
         return lab_clusters(self.cluster, self.lab) if self.lab else [self.cluster]
 
 
+def json_schema() -> dict:
+    """The JSON Schema published for editors (rootlesskube/recipe_schema.json), rendered from RECIPE."""
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID,
+            "title": "rootlesskube recipe", **RECIPE.json_schema()}
+
+
 # --- finding and loading ---
 def shipped() -> Dict[str, Path]:
     """The recipes installed with the package, by name."""
@@ -265,4 +272,4 @@ def lab_clusters(base: ClusterSpec, lab: Lab) -> List[ClusterSpec]:
 
 
 __all__ = ["Recipe", "Namespace", "Workload", "Check", "Timeouts", "Lab", "SchemaError", "load", "parse", "find",
-           "shipped", "RECIPE", "DEFAULT_RECIPE", "CLEANUP_POLICIES"]
+           "shipped", "json_schema", "RECIPE", "DEFAULT_RECIPE", "CLEANUP_POLICIES"]

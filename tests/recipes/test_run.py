@@ -1,0 +1,188 @@
+"""`rootlesskube run` end to end against the kind and kubectl stand-ins: success, failure, reports, cleanup."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+from rootlesskube import cluster
+from tests.recipes.conftest import recipe_text
+from tests.standins.kube_scenario import Scenario, contract_text
+
+STEPS = [
+    "check the host for kind (doctor)",
+    "pss check (restricted:latest)",
+    "bring up the kind cluster 'rk-smoke'",
+    "namespace 'demo' on 'rk-smoke'",
+    "manifests in 'demo' on 'rk-smoke'",
+]
+
+
+def kind_verbs(standins):
+    return [c["argv"][1:3] for c in standins.calls("kind")]
+
+
+def test_a_recipe_runs_every_step_in_order_and_cleans_up(cli, standins, write_recipe, tmp_path):
+    path = write_recipe(recipe_text(cleanup="always"))
+    junit = tmp_path / "out" / "junit.xml"
+    code, out, err = cli("run", path, "--json", "--junit", junit)
+    assert code == 0, err
+    report = json.loads(out)
+    assert [s["name"] for s in report["steps"]] == STEPS + ["delete the cluster 'rk-smoke' (cleanup: always)"]
+    assert {s["status"] for s in report["steps"]} == {"passed"}
+    assert (report["recipe"], report["ok"], report["exit_code"], report["artifacts_dir"]) == ("smoke", True, 0, None)
+    assert report["steps"][3]["message"] == "namespace/demo created"
+    assert report["steps"][1]["message"] == "1 objects allowed at restricted:latest"
+    assert kind_verbs(standins).count(["create", "cluster"]) == 1
+    assert kind_verbs(standins).count(["delete", "cluster"]) == 1
+    assert standins.tool_state("kind")["clusters"] == {}
+    assert cluster.load_record("rk-smoke") is None
+    applied = [c["argv"] for c in standins.calls("kubectl") if "apply" in c["argv"]]
+    kubeconfig = str(cluster.kubeconfig_path("rk-smoke"))
+    assert applied == [["kubectl", "--kubeconfig", kubeconfig, "apply", "-f", "-"],
+                       ["kubectl", "--kubeconfig", kubeconfig, "apply", "-f", "-", "--namespace", "demo"]]
+    assert Scenario(standins.state).objects.get("Pod", "web", "demo")["metadata"]["name"] == "web"
+    suite = ET.parse(junit).getroot().find("testsuite")
+    assert (suite.get("name"), suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("smoke", "6",
+                                                                                                    "0", "0")
+    assert [c.get("name") for c in suite.findall("testcase")][:5] == STEPS
+    assert all(float(c.get("time")) >= 0 and c.find("failure") is None for c in suite.findall("testcase"))
+    for step in STEPS:
+        assert f"   ok: {step} (" in err
+
+
+def test_the_terminal_summary_and_the_kept_cluster(cli, standins, write_recipe):
+    path = write_recipe(recipe_text(cleanup="never"))
+    code, out, err = cli("run", path)
+    assert code == 0, err
+    kubeconfig = cluster.kubeconfig_path("rk-smoke")
+    assert out.splitlines()[-2:] == [f"kept: rk-smoke (export KUBECONFIG={kubeconfig})",
+                                     "recipe smoke: passed (5 steps)"]
+    assert "kept cluster 'rk-smoke' (cleanup: never); remove it with: rootlesskube down --name rk-smoke" in err
+    assert kind_verbs(standins).count(["delete", "cluster"]) == 0
+    assert cluster.load_record("rk-smoke").state == "ready"
+
+
+def test_keep_overrides_always(cli, standins, write_recipe):
+    code, out, err = cli("run", write_recipe(recipe_text(cleanup="always")), "--keep")
+    assert code == 0, err
+    assert "kept cluster 'rk-smoke' (--keep)" in err
+    assert ["delete", "cluster"] not in kind_verbs(standins)
+
+
+def test_a_rejected_workload_fails_with_evidence_and_on_success_keeps_the_cluster(cli, standins, write_recipe,
+                                                                                  tmp_path):
+    scenario = Scenario(standins.state)
+    scenario.reject("Pod", "debug", "demo", contract_text("kubectl/apply.psa-forbidden-pod.stderr.txt"))
+    scenario.seed({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "stuck", "namespace": "demo"},
+                   "status": {"phase": "Pending"}},
+                  {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "fine", "namespace": "demo"},
+                   "status": {"phase": "Running", "containerStatuses": [{"name": "c", "ready": True}]}})
+    text = recipe_text(cleanup="on-success", workloads="  - {type: manifests, namespace: demo, files: [debug.yaml]}",
+                       checks="  - {type: pmm-verify, namespace: demo}")
+    artifacts = tmp_path / "evidence"
+    junit = tmp_path / "junit.xml"
+    code, out, err = cli("run", write_recipe(text), "--artifacts", artifacts, "--junit", junit)
+    assert code == 4, err
+    folder = artifacts / "rk-smoke"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "describe-demo-stuck.error.txt", "driver-logs", "events.json", "logs-demo-stuck.error.txt"]
+    assert json.loads((folder / "events.json").read_text()) == {"apiVersion": "v1", "items": [], "kind": "List",
+                                                                 "metadata": {"resourceVersion": ""}}
+    # the stand-in reproduces no `describe`/`logs` text (no contract): what was tried and why it failed is kept
+    assert "kubectl stand-in: verb 'describe' is not reproduced" in (folder / "describe-demo-stuck.error.txt").read_text()
+    kubeconfig = str(cluster.kubeconfig_path("rk-smoke"))
+    assert ["kubectl", "--kubeconfig", kubeconfig, "logs", "stuck", "--namespace", "demo", "--all-containers",
+            "--tail=500"] in standins.argvs("kubectl")
+    assert ["kind", "export", "logs", str(folder / "driver-logs"), "--name", "rk-smoke"] in standins.argvs("kind")
+    # on-success: a failed run keeps its cluster for debugging
+    assert ["delete", "cluster"] not in kind_verbs(standins)
+    assert f"artifacts: {artifacts}" in out
+    assert out.splitlines()[-1] == ("recipe smoke: FAILED at \"manifests in 'demo' on 'rk-smoke'\" "
+                                    "(exit 4: verification failed (not rootless, PMM not healthy, a manifest rejected))")
+    suite = ET.parse(junit).getroot().find("testsuite")
+    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("7", "1", "1")
+    failed_case = suite.findall("testcase")[5]
+    assert failed_case.get("name") == "manifests in 'demo' on 'rk-smoke'"
+    failure = failed_case.find("failure")
+    assert failure.get("message") == ("manifests was rejected: Error from server (Forbidden): error when creating "
+                                      "\"STDIN\": pods \"debug\" is forbidden: violates PodSecurity "
+                                      "\"restricted:latest\": privileged (container \"debug\" must not set "
+                                      "securityContext.privileged=true), allowPrivilegeEscalation != false (container "
+                                      "\"debug\" must set securityContext.allowPrivilegeEscalation=false), "
+                                      "unrestricted capabilities (container \"debug\" must set "
+                                      "securityContext.capabilities.drop=[\"ALL\"]), runAsNonRoot != true (pod or "
+                                      "container \"debug\" must set securityContext.runAsNonRoot=true), "
+                                      "seccompProfile (pod or container \"debug\" must set "
+                                      "securityContext.seccompProfile.type to \"RuntimeDefault\" or \"Localhost\")")
+    assert failure.get("type") == "exit 4"
+    assert failure.text.endswith("hint: `rootlesskube pss check FILE` shows why offline; `rootlesskube pss fix` fixes")
+    attachments = failed_case.find("system-out").text.splitlines()
+    assert attachments[0] == f"[[ATTACHMENT|{folder / 'driver-logs'}]]"
+    assert len(attachments) == 4
+    skipped = suite.findall("testcase")[6]
+    assert skipped.get("name") == "pmm verify in 'demo' on 'rk-smoke'" and skipped.find("skipped") is not None
+
+
+def test_an_expected_rejection_passes(cli, standins, write_recipe):
+    Scenario(standins.state).reject("Pod", "debug", "demo",
+                                    contract_text("kubectl/apply.psa-forbidden-pod.stderr.txt"))
+    text = recipe_text(workloads="  - {type: manifests, namespace: demo, files: [debug.yaml], expect: rejected}")
+    code, out, err = cli("run", write_recipe(text), "--json")
+    assert code == 0, err
+    step = json.loads(out)["steps"][5]
+    assert step["status"] == "passed"
+    assert step["message"].startswith('rejected as expected: Error from server (Forbidden): error when creating '
+                                      '"STDIN": pods "debug" is forbidden: violates PodSecurity "restricted:latest"')
+
+
+def test_an_admitted_negative_control_fails(cli, standins, write_recipe):
+    text = recipe_text(workloads="  - {type: manifests, namespace: demo, files: [debug.yaml], expect: rejected}")
+    code, out, err = cli("run", write_recipe(text), "--json")
+    assert code == 4
+    step = json.loads(out)["steps"][5]
+    assert step["message"] == ("manifests was admitted into namespace 'demo', but the recipe expects Pod Security "
+                               "admission to reject it")
+    assert ["delete", "cluster"] in kind_verbs(standins)  # cleanup: always
+
+
+def test_a_failed_bring_up_keeps_its_logs_in_the_artifacts(cli, standins, write_recipe, tmp_path):
+    standins.scenario("kind", create="node-boot-failure")  # retained nodes: logs exist
+    artifacts = tmp_path / "evidence"
+    code, out, err = cli("run", write_recipe(recipe_text(cleanup="always")), "--artifacts", artifacts, "--json")
+    assert code == 1, err
+    report = json.loads(out)
+    assert [s["status"] for s in report["steps"]] == ["passed", "passed", "failed", "skipped", "skipped"]
+    assert report["steps"][2]["artifacts"] == [str(artifacts / "rk-smoke" / "driver-logs")]
+    assert report["artifacts_dir"] == str(artifacts)
+    assert "deleted the half-created cluster 'rk-smoke'" in err
+    assert kind_verbs(standins).count(["delete", "cluster"]) == 1  # by up's own cleanup, not a second time
+
+
+def test_the_host_not_ready_stops_before_any_cluster(cli, standins, write_recipe, monkeypatch):
+    from tests.drivers.passing_doctor import Report
+    from rootlesskube.host.model import FAIL, CheckResult
+
+    failing = Report([CheckResult("cgroup.v2", FAIL, "cgroup v2 is mounted", "hybrid", fix="boot with "
+                                  "systemd.unified_cgroup_hierarchy=1")])
+    monkeypatch.setattr(cluster, "DOCTOR", lambda driver: failing)
+    code, out, err = cli("run", write_recipe(recipe_text()), "--json")
+    assert code == 3
+    assert [s["status"] for s in json.loads(out)["steps"]] == ["failed"] + ["skipped"] * 4
+    assert standins.calls() == []
+
+
+def test_github_actions_groups_and_step_summary(cli, standins, write_recipe, tmp_path, monkeypatch):
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    code, out, err = cli("run", write_recipe(recipe_text()))
+    assert code == 0, err
+    # 6 recipe steps, the 7 steps of cluster.up inside the bring-up and the delete inside cluster.down
+    assert err.count("::group::") == err.count("::endgroup::") == 14
+    for step in STEPS:
+        assert f"::group::{step}\n" in err
+    assert "::group::bring up the kind cluster 'rk-smoke'" in err
+    text = summary.read_text()
+    assert text.startswith("### rootlesskube recipe `smoke`\n\nrecipe smoke: passed (6 steps)\n")
+    assert "| namespace 'demo' on 'rk-smoke' | ✅ passed |" in text

@@ -10,6 +10,9 @@ test registers them, as contract text with the sample names substituted:
     scenario.warn("Deployment", "web", "demo", contract_text("kubectl/apply.psa-warning.stderr.txt"))
     scenario.label_warnings("demo", contract_text("kubectl/label-ns-dry-run-server.stderr.txt"))
     scenario.raw("/readyz", "ok")                        # `get --raw /readyz`
+    scenario.warn_once(...)                              # like warn, for the next apply only
+    scenario.logs("web-0", "demo", text)                 # `logs web-0`: what the container printed
+    scenario.exec_output("web-0", "demo", ["id"], out)   # `exec web-0 -- id` (code= for a remote exit)
     scenario.kubectl_calls()                             # argv of every kubectl call so far
 """
 
@@ -33,6 +36,10 @@ def contract_text(relpath: str, substitutions: Optional[Dict[str, str]] = None) 
     return text
 
 
+def exec_key(pod: str, namespace: Optional[str], command: List[str]) -> str:
+    return object_key("Pod", pod, namespace) + " -- " + json.dumps(command)
+
+
 def object_key(kind: str, name: str, namespace: Optional[str]) -> str:
     res = resource(kind)
     return f"{res.plural}/{(namespace or 'default') if res.namespaced else ''}/{name}"
@@ -52,8 +59,15 @@ class Scenario:
         data.setdefault(section, {})[key] = value
         standin_lib.save_json(self._file, data)
 
-    def lookup(self, section: str, key: str) -> Optional[str]:
-        return self._load().get(section, {}).get(key)
+    def lookup(self, section: str, key: str):
+        """The registered answer; one registered with a `-once` section is used up by this lookup."""
+        data = self._load()
+        once = data.get(f"{section}-once", {})
+        if key in once:
+            value = once.pop(key)
+            standin_lib.save_json(self._file, data)
+            return value
+        return data.get(section, {}).get(key)
 
     def seed(self, *objects: dict) -> None:
         for obj in objects:
@@ -64,6 +78,15 @@ class Scenario:
 
     def warn(self, kind: str, name: str, namespace: Optional[str], stderr: str) -> None:
         self._set("warn", object_key(kind, name, namespace), stderr)
+
+    def warn_once(self, kind: str, name: str, namespace: Optional[str], stderr: str) -> None:
+        self._set("warn-once", object_key(kind, name, namespace), stderr)
+
+    def logs(self, pod: str, namespace: str, text: str) -> None:
+        self._set("logs", object_key("Pod", pod, namespace), text)
+
+    def exec_output(self, pod: str, namespace: str, command: List[str], stdout: str, code: int = 0) -> None:
+        self._set("exec", exec_key(pod, namespace, command), {"stdout": stdout, "code": code})
 
     def label_warnings(self, namespace: str, stderr: str) -> None:
         self._set("label-warnings", namespace, stderr)

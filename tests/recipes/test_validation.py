@@ -1,0 +1,152 @@
+"""Recipes are validated before anything runs: file:line:col and what was expected; shipped ones are valid."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from rootlesskube import recipe
+from rootlesskube.recipe_schema_types import SchemaError
+from tests.recipes.conftest import recipe_text
+
+GOOD = recipe_text()
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("cleanup: always", "cleanup: sometimes",
+     "24:10: found 'sometimes'; expected one of: always, on-success, never"),
+    ("  name: rk-smoke", "  name: RK_smoke",
+     "7:9: the cluster name 'RK_smoke' is not a valid DNS-1123 label; expected a DNS-1123 label (cluster name)"),
+    ("enforce: restricted", "enforce: strict",
+     "11:28: found 'strict'; expected one of: privileged, baseline, restricted"),
+    ("timeouts: {ready: 120}", "timeouts: {ready: soon}",
+     "23:19: found 'soon'; expected a number of seconds from 1 to 86400"),
+    ("  driver: kind", "  driver: docker", "6:11: found 'docker'; expected one of: kind, minikube, usernetes"),
+    ("  driver: kind", "  driver: kind\n  replicas: 3",
+     "7:3: unknown key 'replicas'; expected one of the keys driver, name, kubernetes, nodeImage, "
+     "podSecurityDefault, workers, apiPort, containerRuntime"),
+    ("    files: [web.yaml]\n", "    files: web.yaml\n", "15:12: found 'web.yaml'; expected a list"),
+    ("  - type: doctor", "  - type: lint", "18:11: found 'lint'; expected one of: doctor, rootless, pmm-verify, "
+                                           "pss-check"),
+])
+def test_an_invalid_recipe_names_file_line_column_and_runs_nothing(cli, standins, write_recipe, old, new, message):
+    assert old in GOOD
+    path = write_recipe(GOOD.replace(old, new, 1))
+    code, out, err = cli("run", path)
+    assert code == 2
+    assert out == ""
+    assert err.splitlines()[0] == f"error: {path}:{message}"
+    assert err.splitlines()[1].startswith("hint: fix line ")
+    assert standins.calls() == []  # nothing started: no kind, no kubectl
+
+
+def test_a_yaml_syntax_error_has_a_position_too(tmp_path):
+    path = tmp_path / "r.yaml"
+    path.write_text("apiVersion: rootlesskube.dev/v1alpha1\nkind: [Recipe\n")
+    with pytest.raises(Exception) as info:
+        recipe.load(str(path))
+    assert str(info.value).startswith(f"{path}:3:1: not valid YAML")
+
+
+def test_a_missing_key_is_reported_at_its_mapping(tmp_path):
+    path = tmp_path / "r.yaml"
+    path.write_text("apiVersion: rootlesskube.dev/v1alpha1\nkind: Recipe\nmetadata: {name: x}\ncluster:\n"
+                    "  driver: kind\n")
+    with pytest.raises(SchemaError) as info:
+        recipe.load(str(path))
+    assert (info.value.line, info.value.column) == (5, 3)
+    assert str(info.value) == f"{path}:5:3: the key 'name' is missing; expected the keys driver, name"
+
+
+def test_an_unknown_recipe_name_lists_the_shipped_ones(cli):
+    code, out, err = cli("run", "kind-pmm4")
+    assert code == 2
+    assert err.splitlines() == ["error: no recipe named 'kind-pmm4'",
+                                "hint: shipped recipes: kind-pmm3-restricted, lab, minikube-pmm3-restricted, "
+                                "pmm2-negative-control, usernetes-pmm3-restricted (or give a path to a .yaml file)"]
+
+
+def test_every_shipped_recipe_validates():
+    assert sorted(recipe.shipped()) == ["kind-pmm3-restricted", "lab", "minikube-pmm3-restricted",
+                                        "pmm2-negative-control", "usernetes-pmm3-restricted"]
+    drivers = {name: recipe.load(name).cluster.driver for name in recipe.shipped()}
+    assert drivers == {"kind-pmm3-restricted": "kind", "lab": "kind", "minikube-pmm3-restricted": "minikube",
+                       "pmm2-negative-control": "kind", "usernetes-pmm3-restricted": "usernetes"}
+
+
+def test_the_default_recipe_is_what_up_does_plus_pmm():
+    from rootlesskube.cli.cluster import Up
+    from rootlesskube.cluster import DEFAULT_NAME, WAIT_READY_SECONDS
+
+    default = recipe.load(recipe.DEFAULT_RECIPE)
+    def up_default(switch):
+        return getattr(Up, switch)._default_value
+
+    assert (default.cluster.driver, default.cluster.name) == (up_default("driver"), DEFAULT_NAME)
+    assert default.cluster.name == up_default("name")
+    assert default.timeouts.ready == WAIT_READY_SECONDS == up_default("wait")
+    assert default.cleanup == "never"  # `up` leaves the cluster running
+    assert [w.type for w in default.workloads] == ["pmm3"]
+    assert [c.type for c in default.checks] == ["doctor", "rootless", "pmm-verify"]
+
+
+def test_dry_run_prints_the_default_plan_and_touches_nothing(cli, standins):
+    code, out, err = cli("run", "kind-pmm3-restricted", "--dry-run")
+    assert code == 0, err
+    assert out.splitlines() == [
+        f"recipe kind-pmm3-restricted ({recipe.shipped()['kind-pmm3-restricted']}): 6 steps, cleanup: never",
+        "  1. check the host for kind (doctor)",
+        "     run every host check for kind; stop if one fails",
+        "  2. bring up the kind cluster 'rootlesskube'",
+        "     create or reuse kind cluster rootlesskube; wait 300s for Ready nodes",
+        "  3. namespace 'secure-namespace' on 'rootlesskube'",
+        "     apply Namespace secure-namespace with pod-security.kubernetes.io/enforce=restricted, "
+        "pod-security.kubernetes.io/enforce-version=latest, pod-security.kubernetes.io/audit=restricted, "
+        "pod-security.kubernetes.io/audit-version=latest, pod-security.kubernetes.io/warn=restricted, "
+        "pod-security.kubernetes.io/warn-version=latest",
+        "  4. PMM 3 in 'secure-namespace' on 'rootlesskube'",
+        "     deploy PMM 3 into namespace secure-namespace; expect it to run",
+        "  5. prove 'rootlesskube' rootless",
+        "     verify the host owners of every node container's processes",
+        "  6. pmm verify in 'secure-namespace' on 'rootlesskube'",
+        "     verify PMM in namespace secure-namespace",
+    ]
+    assert standins.calls() == []
+
+
+@pytest.mark.parametrize("name", ["minikube-pmm3-restricted", "usernetes-pmm3-restricted", "pmm2-negative-control"])
+def test_dry_run_of_every_shipped_recipe(cli, standins, name):
+    code, out, err = cli("run", name, "--dry-run", "--json")
+    assert code == 0, err
+    plan = json.loads(out)
+    loaded = recipe.load(name)
+    assert plan["recipe"] == name
+    assert plan["steps"][1] == {"kind": "up", "title": f"bring up the {loaded.cluster.driver} cluster "
+                                f"{loaded.cluster.name!r}", "does": plan["steps"][1]["does"],
+                                "cluster": loaded.cluster.name}
+    assert standins.calls() == []
+
+
+def test_the_negative_control_expects_the_rejection():
+    control = recipe.load("pmm2-negative-control")
+    assert [(w.type, w.expect) for w in control.workloads] == [("pmm2", "rejected")]
+    assert control.cluster.pss_default == "restricted"
+
+
+def test_the_published_json_schema_is_the_loaders():
+    published = json.loads((recipe.RECIPES_DIR.parent / "recipe_schema.json").read_text())
+    assert published == recipe.json_schema()
+    assert published["properties"]["cleanup"]["enum"] == ["always", "on-success", "never"]
+    assert published["required"] == ["apiVersion", "kind", "metadata", "cluster"]
+
+
+def test_recipes_list_and_show(cli):
+    code, out, err = cli("recipes", "list")
+    assert code == 0, err
+    assert out.splitlines()[0] == ("kind-pmm3-restricted       kind on rootless Podman, PMM 3 in a restricted "
+                                   "namespace, proven rootless (default)")
+    assert len(out.splitlines()) == 5
+    code, out, err = cli("recipes", "show", "pmm2-negative-control")
+    assert code == 0, err
+    assert out == recipe.shipped()["pmm2-negative-control"].read_text()

@@ -48,7 +48,7 @@ class ContainerSpec:
     name: str
     image: str
     publish: str
-    volume: str
+    data_dir: str
     env_file: str
     userns: str
     health_cmd: str
@@ -57,6 +57,10 @@ class ContainerSpec:
     health_retries: int = 5
     health_start_period: str = "300s"  # first start initialises PostgreSQL and ClickHouse
     health_on_failure: str = "kill"  # the container exits; systemd's Restart= starts a fresh one
+
+    @property
+    def volume(self) -> str:
+        return f"{self.data_dir}:/srv:Z"  # Z: an SELinux label private to this container (Fedora CoreOS)
 
     def options(self) -> List[Tuple[str, str]]:
         values = (self.name, self.publish, self.volume, self.env_file, self.userns, self.health_cmd,
@@ -72,7 +76,7 @@ def pmm_spec(image: str = pmm.PMM3_IMAGE, data_dir: str = DEFAULT_DATA_DIR, host
         name=PMM_UNIT,
         image=image,
         publish=f"{host_port}:{pmm.HTTPS_PORT}",
-        volume=f"{data_dir}:/srv:Z",  # Z: an SELinux label private to this container (Fedora CoreOS)
+        data_dir=data_dir,
         env_file=ENV_FILE,
         userns=f"keep-id:uid={PMM_UID},gid={PMM_UID}",
         health_cmd=f"curl -fsS http://127.0.0.1:{pmm.HTTP_PORT}{pmm.READYZ}",
@@ -96,7 +100,7 @@ def classic_unit(spec: ContainerSpec) -> str:
         + "\n[Service]\n"
         + f"ExecStart={start}\n"
         + f"ExecStop={stop}\n"
-        + _service_lines()
+        + _service_lines(spec)
         + _install()
     )
 
@@ -111,7 +115,7 @@ def quadlet(spec: ContainerSpec) -> str:
         + f"Image={spec.image}\n"
         + body
         + "\n[Service]\n"
-        + _service_lines()
+        + _service_lines(spec)
         + _install()
     )
 
@@ -141,8 +145,9 @@ def _unit_section(spec: ContainerSpec) -> str:
     )
 
 
-def _service_lines() -> str:
+def _service_lines(spec: ContainerSpec) -> str:
     return (
+        f"ExecStartPre={exec_line(['/usr/bin/mkdir', '-p', spec.data_dir])}\n"  # podman needs the bind source
         "Restart=always\n"
         "RestartSec=20\n"
         "TimeoutStartSec=900\n"  # the first start pulls a 2.6 GB image

@@ -40,6 +40,7 @@ spec:
 
 
 def recipe_text(name="smoke", cluster="rk-smoke", cleanup="always", workloads="", checks="", extra=""):
+    extra = textwrap.indent(extra, " " * 8).lstrip()  # survives the dedent below
     return textwrap.dedent(f"""\
         apiVersion: rootlesskube.dev/v1alpha1
         kind: Recipe

@@ -1,0 +1,100 @@
+"""SIGTERM to a running `rootlesskube run` cleans up exactly once; the lab recipe brings up one cluster per user."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import yaml
+
+from host_setup import lab as host_lab
+from host_setup.lab import Assignment
+from rootlesskube import cluster, paths
+from tests.conftest import REPO
+from tests.recipes.conftest import recipe_text
+
+
+def test_sigterm_during_a_step_collects_evidence_and_cleans_up_once(standins, write_recipe, tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    monkeypatch.setenv("ROOTLESSKUBE_HOME", str(home))
+    kubeconfig = cluster.kubeconfig_path("rk-smoke")
+    # the namespace apply hangs (the cluster is up by then); the run is stopped there
+    monkeypatch.setenv("RK_STANDIN_HANG", f"kubectl --kubeconfig {kubeconfig} apply")
+    path = write_recipe(recipe_text(cleanup="always"))
+    junit = tmp_path / "junit.xml"
+    proc = subprocess.Popen([sys.executable, "-m", "tests.drivers.passing_doctor", "run", str(path), "--junit",
+                             str(junit), "--artifacts", str(tmp_path / "evidence")],
+                            cwd=REPO, env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while not any("apply" in argv for argv in standins.argvs("kubectl")):
+        assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    kinds = [argv[1:3] for argv in standins.argvs("kind")]
+    assert kinds.count(["delete", "cluster"]) == 1
+    assert standins.tool_state("kind")["clusters"] == {}
+    assert "error: interrupted by SIGTERM" in err
+    assert out.splitlines()[-1] == ("recipe smoke: FAILED at \"namespace 'demo' on 'rk-smoke'\" "
+                                    "(exit 130: interrupted (Ctrl-C or SIGTERM))")
+    assert (tmp_path / "evidence" / "rk-smoke" / "events.json").is_file()
+    import xml.etree.ElementTree as ET
+
+    cases = ET.parse(junit).getroot().find("testsuite").findall("testcase")
+    assert [(c.get("name"), c.find("failure") is not None) for c in cases] == [
+        ("check the host for kind (doctor)", False), ("pss check (restricted:latest)", False),
+        ("bring up the kind cluster 'rk-smoke'", False), ("namespace 'demo' on 'rk-smoke'", True),
+        ("manifests in 'demo' on 'rk-smoke'", False), ("delete the cluster 'rk-smoke' (cleanup: always)", False)]
+    assert cases[3].find("failure").get("message") == "interrupted by SIGTERM"
+
+
+LAB_EXTRA = """lab:
+  roster: {roster}
+  portMappings:
+    - {{containerPort: 30443, offset: 1}}"""
+
+
+def test_the_lab_recipe_brings_up_a_cluster_per_roster_user_with_their_ports(cli, standins, write_recipe, tmp_path):
+    roster = tmp_path / "rootlesskube-lab.csv"
+    rows = [Assignment(user, 1001 + i, 100000 + 65536 * i, 65536, 100000 + 65536 * i, 65536, 20000 + 10 * i,
+                       20009 + 10 * i) for i, user in enumerate(["student1", "student2", "student3"])]
+    roster.write_text(host_lab.roster_text(roster, rows))  # the host setup's own writer
+    text = recipe_text(name="workshop", cluster="lab", cleanup="never", extra=LAB_EXTRA.format(roster=roster))
+    code, out, err = cli("run", write_recipe(text), "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    names = ["lab-student1", "lab-student2", "lab-student3"]
+    assert [s["name"] for s in report["steps"] if s["name"].startswith("bring up")] == [
+        f"bring up the kind cluster {n!r}" for n in names]
+    assert len(report["steps"]) == 2 + 3 * 3
+    assert [k["name"] for k in report["kept_clusters"]] == list(reversed(names))
+    for i, name in enumerate(names):
+        config = yaml.safe_load((paths.state_dir() / "clusters" / name / "kind-config.yaml").read_text())
+        assert config["networking"]["apiServerPort"] == 20000 + 10 * i
+        assert config["nodes"][0]["extraPortMappings"] == [
+            {"containerPort": 30443, "hostPort": 20001 + 10 * i, "listenAddress": "127.0.0.1", "protocol": "TCP"}]
+        assert cluster.load_record(name).state == "ready"
+    assert sorted(standins.tool_state("kind")["clusters"]) == names
+
+
+def test_the_shipped_lab_recipe_plans_from_the_roster_in_the_working_directory(cli, standins, tmp_path,
+                                                                                monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    roster = tmp_path / "rootlesskube-lab.json"
+    roster.write_text(host_lab.roster_text(roster, [Assignment("ana", 1001, 100000, 65536, 100000, 65536,
+                                                               20000, 20004)]))
+    code, out, err = cli("run", "lab", "--dry-run")
+    assert code == 0, err
+    assert ("     create or reuse kind cluster lab-ana; API server on 127.0.0.1:20000; host port 20001 -> node "
+            "port 30443; wait 300s for Ready nodes") in out.splitlines()
+    roster.write_text(host_lab.roster_text(roster, [Assignment("Ana_", 1001, 100000, 65536, 100000, 65536,
+                                                               20000, 20004)]))
+    code, out, err = cli("run", "lab", "--dry-run")
+    assert code == 2
+    assert err.startswith("error: the cluster name of lab user 'Ana_' 'lab-Ana_' is not a valid DNS-1123 label")
+    assert standins.calls() == []

@@ -1,0 +1,177 @@
+"""`pmm deploy`, `password`, `remove` and the PMM 2 control against the kubectl and kind stand-ins."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+from rootlesskube.workloads import pmm
+from tests.workloads.pmm_world import BLOG_VIOLATION, FAILED_CREATE_MESSAGE, PMM3_START_LOG
+
+
+def deploy(cli, archive, *extra):
+    return cli("pmm", "deploy", "--cluster", "rk-pmm", "--image-archive", archive, "--wait", "2s", *extra)
+
+
+def test_deploy_pmm3_succeeds(cli, world, archive):
+    world.create_cluster()
+    world.pmm3_running()
+    code, out, err = deploy(cli, archive, "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["outcome"] == "ready" and report["storage"] == "pvc"
+    assert report["pod"]["phase"] == "Running" and report["pod"]["ready"] is True
+    assert report["pod"]["node"] == "rk-pmm-control-plane"
+    assert report["applied"] == ["secret/pmm-secret created", "service/pmm-server created",
+                                 "statefulset.apps/pmm-server created"]
+    labels = world.scenario.objects.get("Namespace", "pmm")["metadata"]["labels"]
+    for mode in ("enforce", "warn", "audit"):
+        assert labels[f"pod-security.kubernetes.io/{mode}"] == "restricted"
+    sts = world.stored("StatefulSet", "pmm-server")
+    assert sts["spec"]["template"]["spec"]["securityContext"]["runAsUser"] == 1000
+    assert sts["spec"]["volumeClaimTemplates"][0]["metadata"]["name"] == "pmm-server-data"
+    # the image went in through the driver: kind load image-archive FILE --name CLUSTER
+    kind_calls = [json.loads(line)["argv"] for line in world.json_calls().splitlines()
+                  if json.loads(line)["tool"] == "kind"]
+    assert ["kind", "load", "image-archive", archive, "--name", "rk-pmm"] in kind_calls
+    # the password: generated, in the cluster's Secret, in no argv and not on stdout/stderr
+    password = base64.b64decode(world.stored("Secret", "pmm-secret")["data"]["PMM_ADMIN_PASSWORD"]).decode()
+    assert len(password) == 32
+    assert password not in world.json_calls() and password not in out and password not in err
+    code, out, err = cli("pmm", "password", "--cluster", "rk-pmm")
+    assert (code, out, err) == (0, password + "\n", "")
+
+
+def test_a_second_deploy_keeps_the_password(cli, world, archive):
+    world.create_cluster()
+    world.pmm3_running()
+    assert deploy(cli, archive)[0] == 0
+    first = world.stored("Secret", "pmm-secret")["data"]
+    code, out, err = deploy(cli, archive, "--json")
+    assert code == 0, err
+    assert world.stored("Secret", "pmm-secret")["data"] == first
+    assert json.loads(out)["applied"] == ["service/pmm-server unchanged", "statefulset.apps/pmm-server unchanged"]
+    assert "Secret pmm-secret exists: its password is kept" in json.loads(out)["notes"]
+
+
+def test_no_default_storage_class_falls_back_to_emptydir_and_says_so(cli, world, archive):
+    world.create_cluster(default_storage_class=False)
+    world.pmm3_running()
+    code, out, err = deploy(cli, archive, "--json")
+    assert code == 0, err
+    assert json.loads(out)["storage"] == "emptydir"
+    assert "the cluster has no default StorageClass (Usernetes has none): /srv is an emptyDir" in err
+    sts = world.stored("StatefulSet", "pmm-server")
+    assert "volumeClaimTemplates" not in sts["spec"]
+    assert {"name": "pmm-server-data", "emptyDir": {}} in sts["spec"]["template"]["spec"]["volumes"]
+
+
+def test_asking_for_a_claim_without_a_default_class_is_refused(cli, world, archive):
+    world.create_cluster(default_storage_class=False)
+    code, out, err = deploy(cli, archive, "--storage", "pvc")
+    assert code == 2 and out == ""
+    assert "error: the cluster has no default StorageClass, so PMM's volume claim would stay Pending" in err
+    assert "hint: use --storage emptydir" in err
+    assert world.stored("StatefulSet", "pmm-server") is None
+
+
+def test_readiness_never_comes(cli, world, archive):
+    world.create_cluster()
+    world.pmm3_running(ready=False)
+    world.event("Pod", pmm.POD, "Unhealthy", "Readiness probe failed: HTTP probe failed with statuscode: 500",
+                count=12)
+    world.scenario.logs(pmm.POD, "pmm", PMM3_START_LOG)
+    code, out, err = deploy(cli, archive)
+    assert code == 4 and out == ""
+    assert ("error: pod pmm/pmm-server-0 was not Running and Ready after 2s: Running, not Ready, restarts 0\n"
+            "events:\n"
+            "  Warning Unhealthy (x12): Readiness probe failed: HTTP probe failed with statuscode: 500\n"
+            "logs (last 40 lines):\n"
+            "  Running as UID:GID 1000:1000, setting up for arbitrary UID...\n") in err
+    assert "hint: give it longer with --wait" in err
+    assert ["kubectl", "--kubeconfig", world.scenario.objects.root.parents[2].joinpath(
+        "rk-home", "state", "clusters", "rk-pmm", "kubeconfig").as_posix(),
+        "logs", "pmm-server-0", "--namespace", "pmm", "-c", "pmm-server", "--tail=40"] in world.calls()
+
+
+def test_no_pod_at_all_reports_the_statefulsets_events(cli, world, archive):
+    world.create_cluster()
+    world.event("StatefulSet", pmm.NAME, "FailedCreate", FAILED_CREATE_MESSAGE, count=15)
+    code, _, err = deploy(cli, archive)
+    assert code == 4
+    assert "was not Running and Ready after 2s: no pod was created\nevents:\n" in err
+    assert f"  Warning FailedCreate (x15): {FAILED_CREATE_MESSAGE}\n" in err
+
+
+def test_pmm2_control_is_rejected_then_crash_loops(cli, world, archive):
+    world.create_cluster()
+    world.pmm2_rejected()
+    world.pmm2_crashlooping()
+    code, out, err = deploy(cli, archive, "--version", "2", "--expect-failure", "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["outcome"] == "negative control held"
+    plain, secure = report["control"]
+    assert plain["manifest"] == "01.pmm2.yaml" and plain["admitted"] is False
+    assert plain["rejection"] == BLOG_VIOLATION == plain["predicted"]
+    assert plain["warnings"] == ["would violate" + BLOG_VIOLATION[len("violates"):]]
+    assert secure["manifest"] == "03.pmm2-secure.yaml" and secure["admitted"] is True
+    assert secure["warnings"] == []
+    assert secure["crash_line"] == "Error: Can't drop privilege as nonroot user"
+    assert secure["pod"]["waiting"] == "CrashLoopBackOff" and secure["pod"]["last_exit_code"] == 2
+    assert report["applied"] == ["statefulset.apps/pmm-server created", "service/pmm-server created",
+                                 "statefulset.apps/pmm-server created", "service/pmm-server unchanged"]
+    stored = world.stored("StatefulSet", "pmm-server")
+    assert stored["spec"]["template"]["spec"]["containers"][0]["securityContext"]["runAsNonRoot"] is True
+
+
+def test_pmm2_control_without_expect_failure_is_a_failure(cli, world, archive):
+    world.create_cluster()
+    world.pmm2_rejected()
+    world.pmm2_crashlooping()
+    code, out, err = deploy(cli, archive, "--version", "2")
+    assert code == 4 and out == ""
+    assert (f"error: PMM 2 does not run in a restricted namespace:\n"
+            f"  01.pmm2.yaml: rejected: {BLOG_VIOLATION} (expected: rejected at admission)\n"
+            f"  03.pmm2-secure.yaml: Running, not Ready, waiting: CrashLoopBackOff, last exit 2 (Error), "
+            f"restarts 2; log: Error: Can't drop privilege as nonroot user") in err
+
+
+def test_pmm2_control_that_runs_is_not_the_expected_outcome(cli, world, archive):
+    world.create_cluster()
+    # a namespace that admits it, and an image that starts: nothing the blog shows
+    world.scenario.seed(world.pod(pmm.statefulset_pmm2(False), {
+        "phase": "Running", "conditions": [{"type": "Ready", "status": "True"}],
+        "containerStatuses": [{"name": "pmm-server", "ready": True, "restartCount": 0, "state": {"running": {}}}]}))
+    code, out, err = deploy(cli, archive, "--version", "2", "--expect-failure", "--json")
+    assert code == 4
+    report = json.loads(out)
+    assert report["outcome"] == "negative control did not hold"
+    assert [s["as_expected"] for s in report["control"]] == [False, False]
+    assert report["control"][0]["seen"] == "admitted: pod Running, Ready, restarts 0"
+    assert "error: the PMM 2 negative control did not fail the way the blog shows" in err
+
+
+def test_remove(cli, world, archive):
+    world.create_cluster()
+    world.pmm3_running()
+    assert deploy(cli, archive)[0] == 0
+    code, _, err = cli("pmm", "remove", "--cluster", "rk-pmm")
+    assert code == 0, err
+    assert "removed from pmm: statefulset/pmm-server, service/pmm-server, secret/pmm-secret" in err
+    assert world.stored("StatefulSet", "pmm-server") is None and world.stored("Secret", "pmm-secret") is None
+    code, out, err = cli("pmm", "password", "--cluster", "rk-pmm")
+    assert code == 1 and "there is no PMM admin password in namespace pmm" in err
+
+
+def test_bad_input_is_a_clear_error(cli, world, archive, tmp_path):
+    world.create_cluster()
+    code, _, err = cli("pmm", "deploy", "--cluster", "rk-pmm", "--namespace", "Bad_NS")
+    assert code == 2 and "error: the namespace 'Bad_NS' is not a valid DNS-1123 label" in err
+    code, _, err = cli("pmm", "deploy", "--cluster", "rk-pmm", "--image-archive", str(tmp_path / "none.tar"))
+    assert code == 2 and f"error: the image archive {tmp_path / 'none.tar'} does not exist" in err
+    code, _, err = cli("pmm", "deploy", "--expect-failure")
+    assert code == 2 and "--expect-failure" in err
+    code, _, err = cli("pmm", "deploy", "--cluster", "nope")
+    assert code == 1 and "error: rootlesskube knows no cluster named 'nope'" in err
+    assert "Traceback" not in err

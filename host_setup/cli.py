@@ -10,6 +10,7 @@ from plumbum import cli
 
 from rootlesskube import __version__
 from rootlesskube.cli import Command, Group
+from rootlesskube.drivers import DRIVERS
 from rootlesskube.errors import EXIT_CODES_HELP, UsageError
 
 PROG = "rootlesskube-host-setup"
@@ -32,20 +33,11 @@ class HostSetup(Group):
     )
     DESCRIPTION_MORE = "\n".join("/ " + line for line in EXIT_CODES_HELP.splitlines())
 
-    verbose = cli.Flag(["-v", "--verbose"], help="print every external command and full error details")
-
-    def main(self, *args):
-        if self.verbose:
-            import logging
-
-            logging.basicConfig(level=logging.DEBUG, format="%(message)s")
-        return super().main(*args)
-
 
 class _ForUser(Command):
     user = cli.SwitchAttr("--user", str, argname="NAME", default=None,
                           help="the user to prepare the host for (default: the user who ran sudo, SUDO_USER)")
-    driver = cli.SwitchAttr("--driver", cli.Set("kind", "minikube", "usernetes"), default="kind",
+    driver = cli.SwitchAttr("--driver", cli.Set(*DRIVERS), default="kind",
                             help="the cluster tool the user will run (decides the kernel modules needed)")
     subid_count = cli.SwitchAttr("--subid-count", cli.Range(65536, 2 ** 31), default=SUBID_COUNT, argname="N",
                                  help="how many subordinate uids/gids a new range has")

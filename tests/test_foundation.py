@@ -134,8 +134,8 @@ def test_unknown_subcommand_is_usage_error(cli):
 def test_subcommand_list_shows_first_sentences_and_v_is_verbose(cli):
     code, out, _ = cli("--help")
     assert code == 0
-    assert "Prove that a container, or a process tree, runs rootless." in out
-    assert "each offending process named" not in out  # the rest of verify's description stays in its own --help
+    assert "Prove that a container, or a process tree, runs rootless." in " ".join(out.split())
+    assert "each offending process named" not in " ".join(out.split())  # the rest of verify's description stays in its own --help
     code, out, _ = cli("verify", "--help")
     assert "each offending process named" in " ".join(out.split())
     assert "-v, --verbose" in out and "-v, --version" not in out

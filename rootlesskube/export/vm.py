@@ -123,8 +123,8 @@ def recipe_name(name: str) -> str:
 
 def vm_config(user: str = DEFAULT_USER, ssh_keys: Tuple[str, ...] = (), data_disk: str = DEFAULT_DATA_DISK,
               recipe: Optional[str] = None, pmm_image: Optional[str] = None,
-              host_port: int = systemd_unit.DEFAULT_HOST_PORT) -> VmConfig:
-    """PMM 3 as a Quadlet (Fedora CoreOS ships Podman 5) or, with RECIPE, that recipe at first boot."""
+              host_port: int = systemd_unit.DEFAULT_HOST_PORT, quadlet: bool = True) -> VmConfig:
+    """PMM 3 as a Quadlet (Fedora CoreOS ships Podman 5) or a classic unit, or with RECIPE that recipe at first boot."""
     user = user_name(user)
     vm = VmConfig(user, ssh_keys, data_device(data_disk))
     port_start = None if recipe else (host_port if host_port < 1024 else None)
@@ -142,10 +142,13 @@ def vm_config(user: str = DEFAULT_USER, ssh_keys: Tuple[str, ...] = (), data_dis
     else:
         spec = systemd_unit.pmm_spec(pmm_image or systemd_unit.pmm.PMM3_IMAGE, f"{data_dir}/pmm", host_port)
         vm.directories.append(VmDir(f"{data_dir}/pmm", 0o700, user))
-        for sub in (".config/containers", ".config/containers/systemd"):
-            vm.directories.append(VmDir(f"{vm.home}/{sub}", 0o755, user))
-        vm.files.append(VmFile(f"{vm.home}/.config/containers/systemd/{spec.name}.container",
-                               systemd_unit.quadlet(spec), 0o644, user))
+        if quadlet:
+            for sub in (".config/containers", ".config/containers/systemd"):
+                vm.directories.append(VmDir(f"{vm.home}/{sub}", 0o755, user))
+            vm.files.append(VmFile(f"{vm.home}/.config/containers/systemd/{spec.name}.container",
+                                   systemd_unit.quadlet(spec), 0o644, user))
+        else:
+            _enable(vm, units, f"{spec.name}.service", systemd_unit.classic_unit(spec))
         vm.files.append(VmFile(f"{units}/{systemd_unit.PASSWORD_UNIT}", systemd_unit.password_unit(), 0o644, user))
     return vm
 
@@ -172,6 +175,11 @@ def recipe_unit(recipe: str) -> str:
 
 
 def _add_recipe(vm: VmConfig, units: str, recipe: str) -> None:
+    _enable(vm, units, RECIPE_UNIT, recipe_unit(recipe))
+
+
+def _enable(vm: VmConfig, units: str, name: str, text: str) -> None:
+    """A user unit and the link `systemctl --user enable` would make (WantedBy=default.target)."""
     vm.directories.append(VmDir(f"{units}/default.target.wants", 0o755, vm.user))
-    vm.files.append(VmFile(f"{units}/{RECIPE_UNIT}", recipe_unit(recipe), 0o644, vm.user))
-    vm.links.append(VmLink(f"{units}/default.target.wants/{RECIPE_UNIT}", f"../{RECIPE_UNIT}", vm.user))
+    vm.files.append(VmFile(f"{units}/{name}", text, 0o644, vm.user))
+    vm.links.append(VmLink(f"{units}/default.target.wants/{name}", f"../{name}", vm.user))

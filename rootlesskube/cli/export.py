@@ -1,0 +1,158 @@
+"""`rootlesskube export`: configs for hosts that do not exist yet (Butane, cloud-init) and PMM's user unit."""
+
+from __future__ import annotations
+
+from plumbum import cli
+
+from . import Command, Group
+
+PORT_HELP = "host port for PMM's HTTPS (8443 in the container); below 1024 the config sets ip_unprivileged_port_start"
+
+
+class Export(Group):
+    DESCRIPTION = ("Write what a new or existing host needs to run rootless: a Butane config for Fedora CoreOS, a "
+                   "cloud-config for cloud-init distributions, or PMM 3's rootless Podman user unit. Nothing on "
+                   "this host is changed.")
+
+
+class _VmOptions(Command):
+    user = cli.SwitchAttr(["--user"], str, argname="NAME", default="core",
+                          help="the user that runs the containers (Fedora CoreOS's login user is core)")
+    ssh_key = cli.SwitchAttr(["--ssh-key"], str, argname="FILE",
+                             help="an OpenSSH public key file (e.g. ~/.ssh/id_ed25519.pub) whose keys may log in")
+    recipe = cli.SwitchAttr(["--recipe"], str, argname="NAME",
+                            help="run this shipped recipe at first boot instead of PMM 3 (needs rootlesskube on the VM)")
+    data_disk = cli.SwitchAttr(["--data-disk"], str, argname="DEVICE", default="/dev/vdb",
+                               help="the disk for persistent data: partitioned once, never wiped, mounted at "
+                                    "/var/lib/rootlesskube-data")
+    port = cli.SwitchAttr(["--port"], cli.Range(1, 65535), argname="PORT", default=443, help=PORT_HELP)
+    output = cli.SwitchAttr(["-o", "--output"], str, argname="FILE", help="write to FILE (default: stdout)")
+
+    def vm_config(self, quadlet: bool = True):
+        from .. import ui
+        from ..export import vm
+
+        keys = vm.read_ssh_keys(self.ssh_key) if self.ssh_key else ()
+        if not keys:
+            ui.warn("no --ssh-key: nobody can log in to this VM (it has no password either)")
+        return vm.vm_config(self.user, keys, self.data_disk, recipe=self.recipe, host_port=self.port, quadlet=quadlet)
+
+    def write(self, text: str) -> None:
+        import sys
+        from pathlib import Path
+
+        from .. import ui
+
+        if self.output:
+            Path(self.output).write_text(text, encoding="utf-8")
+            ui.say(f"wrote {self.output}")
+        else:
+            sys.stdout.write(text)
+
+
+class ExportButane(_VmOptions):
+    DESCRIPTION = ("Write a Butane config (variant fcos, version 1.5.0) for a new Fedora CoreOS VM: the user with "
+                   "its subuid/subgid range, the cgroup delegation, modules-load and sysctl files that "
+                   "rootlesskube-host-setup writes, lingering, a persistent data volume, and PMM 3 as a rootless "
+                   "Podman Quadlet of that user with its data on the volume (or, with --recipe, that recipe at "
+                   "first boot). Turn it into Ignition with `butane --strict`.")
+    DESCRIPTION_MORE = ("PMM's admin password is generated on the VM at first start into "
+                        "~/.config/pmm-server/pmm-server.env (mode 0600); it is never in the config.")
+
+    def main(self):
+        from ..export import butane
+
+        self.write(butane.render(butane.butane(self.vm_config())))
+        return 0
+
+
+class ExportCloudInit(_VmOptions):
+    DESCRIPTION = ("Write a cloud-config with the same user, host files, data volume and PMM 3 user unit as "
+                   "`export butane`, for distributions that boot with cloud-init. The unit is a classic one "
+                   "(any Podman >= 4.3) unless --quadlet is given (Podman >= 4.5).")
+
+    quadlet = cli.Flag(["--quadlet"], help="install a Quadlet .container file instead of a classic unit")
+
+    def main(self):
+        from ..export import cloud_init
+
+        self.write(cloud_init.render(cloud_init.cloud_config(self.vm_config(quadlet=self.quadlet))))
+        return 0
+
+
+class ExportSystemdUnit(Command):
+    DESCRIPTION = ("Write PMM 3's rootless Podman user unit for an existing host: a Quadlet .container file where "
+                   "this host's Podman has Quadlet's health-check keys (>= 4.5), a classic unit running "
+                   "`podman run --rm --replace` otherwise, plus the oneshot unit that generates the admin password "
+                   "into an env file (mode 0600) at first start.")
+    DESCRIPTION_MORE = ("Install: the Quadlet file in ~/.config/containers/systemd/, the .service files in "
+                        "~/.config/systemd/user/; then `systemctl --user daemon-reload` and "
+                        "`systemctl --user enable --now pmm-server` (classic) or `start` (Quadlet). "
+                        "`loginctl enable-linger` keeps it running without a login.")
+
+    pmm = cli.Flag(["--pmm"], mandatory=True, help="the PMM 3 Server unit (the only unit this command writes)")
+    quadlet = cli.Flag(["--quadlet"], excludes=["--classic"], help="write a Quadlet file whatever Podman is here")
+    classic = cli.Flag(["--classic"], help="write a classic unit whatever Podman is here")
+    port = cli.SwitchAttr(["--port"], cli.Range(1, 65535), argname="PORT", default=443, help=PORT_HELP)
+    data_dir = cli.SwitchAttr(["--data-dir"], str, argname="DIR", default="%h/.local/share/pmm-server",
+                              help="PMM's data directory on the host (%h: the user's home)")
+    output = cli.SwitchAttr(["-o", "--output"], str, argname="FILE",
+                            help="write the unit to FILE and the password unit beside it (default: stdout)")
+    json = cli.Flag(["--json"], help="print the files (path, contents) as JSON")
+
+    def main(self):
+        import sys
+        from pathlib import Path
+
+        from .. import ui
+        from ..export import systemd_unit
+
+        use_quadlet = self.quadlet or (not self.classic and systemd_unit.prefer_quadlet(_local_podman_version()))
+        spec = systemd_unit.pmm_spec(data_dir=_data_dir(self.data_dir), host_port=self.port)
+        if use_quadlet:
+            main_file = ("~/.config/containers/systemd/pmm-server.container", systemd_unit.quadlet(spec))
+        else:
+            main_file = ("~/.config/systemd/user/pmm-server.service", systemd_unit.classic_unit(spec))
+        password_file = (f"~/.config/systemd/user/{systemd_unit.PASSWORD_UNIT}", systemd_unit.password_unit())
+        files = [main_file, password_file]
+        if self.port < 1024:
+            ui.say(f"port {self.port} needs `sysctl net.ipv4.ip_unprivileged_port_start={self.port}` "
+                   f"(rootlesskube-host-setup --port-start {self.port})")
+        if self.output:
+            out = Path(self.output)
+            out.write_text(main_file[1], encoding="utf-8")
+            (out.parent / systemd_unit.PASSWORD_UNIT).write_text(password_file[1], encoding="utf-8")
+            ui.say(f"wrote {out} and {out.parent / systemd_unit.PASSWORD_UNIT}")
+        if self.json:
+            ui.emit_json({"form": "quadlet" if use_quadlet else "classic",
+                          "files": [{"install_path": p, "contents": text} for p, text in files]})
+        elif not self.output:
+            sys.stdout.write("\n".join(f"# {path}\n{text}" for path, text in files))
+        return 0
+
+
+def _data_dir(value: str) -> str:
+    from ..errors import UsageError
+
+    if not (value.startswith("/") or value.startswith("%h/")) or any(c in value for c in ":\n\"'\\ "):
+        raise UsageError(f"{value!r} cannot be PMM's data directory",
+                         hint="give an absolute path or %h/PATH without ':', quotes, spaces or backslashes")
+    return value
+
+
+def _local_podman_version():
+    """This host's Podman version, or None when there is no usable podman (then: a classic unit)."""
+    from .. import ui
+    from ..errors import RootlesskubeError
+    from ..podman import Podman
+
+    try:
+        return Podman(timeout=30).version()
+    except (RootlesskubeError, ValueError, KeyError) as exc:
+        ui.say(f"cannot read the Podman version ({exc}): writing a classic unit")
+        return None
+
+
+Export.subcommand("butane", ExportButane)
+Export.subcommand("cloud-init", ExportCloudInit)
+Export.subcommand("systemd-unit", ExportSystemdUnit)

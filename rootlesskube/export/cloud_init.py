@@ -1,0 +1,61 @@
+"""A cloud-config for distributions that boot with cloud-init instead of Ignition.
+
+The same VmConfig as the Butane config. cloud-init creates parent directories as
+root and has no symlink or directory entries, so the user's directories, the
+enable link and their owner are set by `runcmd` (argv lists: no shell).
+"""
+
+from __future__ import annotations
+
+from typing import List, Optional
+
+import yaml
+
+from .butane import _Dumper
+from .vm import DATA_FORMAT, DATA_LABEL, DATA_MOUNT, USER_DROPIN, VmConfig, VmFile
+
+HEADER = "#cloud-config\n"
+
+
+def _write_file(f: VmFile) -> dict:
+    entry = {"path": f.path, "content": f.contents, "permissions": f"{f.mode:04o}"}
+    if f.owner:
+        entry["owner"] = f"{f.owner}:{f.owner}"
+        entry["defer"] = True  # written after the user exists
+    return entry
+
+
+def cloud_config(vm: VmConfig) -> dict:
+    user: dict = {"name": vm.user, "shell": "/bin/bash", "lock_passwd": True}  # keys only: no password login
+    if vm.ssh_keys:
+        user["ssh_authorized_keys"] = list(vm.ssh_keys)
+    files = [_write_file(f) for f in vm.files]
+    files.append(_write_file(VmFile(f"/etc/systemd/system/user@.service.d/{USER_DROPIN}", vm.user_dropin)))
+    owner = f"{vm.user}:{vm.user}"
+    runcmd: List[List[str]] = []
+    for d in vm.directories:
+        runcmd.append(["install", "-d", "-m", f"{d.mode:04o}", "-o", d.owner or "root", "-g", d.owner or "root",
+                       d.path])
+    for link in vm.links:
+        runcmd += [["ln", "-sfn", link.target, link.path], ["chown", "-h", owner, link.path]]
+    runcmd += [
+        ["sysctl", "--system"],
+        ["systemctl", "restart", "systemd-modules-load.service"],
+        ["systemctl", "daemon-reload"],
+        ["loginctl", "enable-linger", vm.user],  # starts the user's manager now, and at every boot
+    ]
+    return {
+        "users": [user],
+        "packages": ["podman"],
+        "disk_setup": {vm.data_disk: {"table_type": "gpt", "layout": True, "overwrite": False}},
+        "fs_setup": [{"label": DATA_LABEL, "filesystem": DATA_FORMAT, "device": vm.data_disk, "partition": "auto",
+                      "overwrite": False}],
+        "mounts": [[f"LABEL={DATA_LABEL}", DATA_MOUNT, DATA_FORMAT, "defaults,nofail", "0", "2"]],
+        "write_files": files,
+        "runcmd": runcmd,
+    }
+
+
+def render(config: dict, comment: Optional[str] = None) -> str:
+    body = yaml.dump(config, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=1000)
+    return HEADER + (f"# {comment}\n" if comment else "") + body

@@ -67,10 +67,11 @@ NAMESPACE = Obj({
 }, required=("name",))
 
 WORKLOAD = Tagged({
-    "pmm3": Obj({"type": Str(choices=("pmm3",)), "namespace": _name("namespace"), "expect": Str(choices=EXPECT)},
-                required=("type", "namespace"), description="PMM 3 (rootlesskube pmm deploy)"),
-    "pmm2": Obj({"type": Str(choices=("pmm2",)), "namespace": _name("namespace"), "expect": Str(choices=EXPECT)},
-                required=("type", "namespace"), description="PMM 2, the negative control (expect: rejected)"),
+    "pmm3": Obj({"type": Str(choices=("pmm3",)), "namespace": _name("namespace")},
+                required=("type", "namespace"), description="PMM 3 (rootlesskube pmm deploy): must become Ready"),
+    "pmm2": Obj({"type": Str(choices=("pmm2",)), "namespace": _name("namespace"), "expect": Str(choices=("rejected",))},
+                required=("type", "namespace", "expect"),
+                description="PMM 2, the negative control (rootlesskube pmm deploy --version 2 --expect-failure)"),
     "manifests": Obj({"type": Str(choices=("manifests",)), "namespace": _name("namespace"), "files": FILES,
                       "expect": Str(choices=EXPECT)},
                      required=("type", "namespace", "files"), description="plain manifests, kubectl apply"),

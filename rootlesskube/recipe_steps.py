@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
 from . import cluster, paths, ui
-from .drivers.base import ClusterSpec
+from .drivers.base import QUERY_TIMEOUT, ClusterSpec
 from .errors import EXIT_INTERRUPTED, EXIT_OK, RootlesskubeError, VerificationFailed
 from .recipe import Check, Namespace, Recipe, Workload
 
@@ -281,11 +281,10 @@ def _namespace(runner: Runner, step: PlannedStep, record: ui.StepRecord) -> None
 
 def _workload(runner: Runner, step: PlannedStep, record: ui.StepRecord) -> None:
     workload: Workload = step.item
-    kubectl = _kubectl(step.cluster, runner.recipe.timeouts.workload)
-    if workload.type == "manifests":
-        outcome = _apply_manifests(kubectl, workload)
-    else:
-        outcome = _pmm().deploy_for_recipe(kubectl, workload, runner.recipe.timeouts.workload)
+    if workload.type != "manifests":
+        record.message = _deploy_pmm(runner, step, workload)
+        return
+    outcome = _apply_manifests(_kubectl(step.cluster, runner.recipe.timeouts.workload), workload)
     if workload.expect == "rejected":
         if outcome is None:
             raise VerificationFailed(f"{_workload_name(workload)} was admitted into namespace {workload.namespace!r}, "
@@ -295,6 +294,22 @@ def _workload(runner: Runner, step: PlannedStep, record: ui.StepRecord) -> None:
     elif outcome is not None:
         raise VerificationFailed(f"{_workload_name(workload)} was rejected: {outcome}",
                                  hint="`rootlesskube pss check FILE` shows why offline; `rootlesskube pss fix` fixes")
+
+
+def _deploy_pmm(runner: Runner, step: PlannedStep, workload: Workload) -> str:
+    """`rootlesskube pmm deploy`: PMM 3 must become Ready; PMM 2 (expect: rejected) must fail as the blog shows."""
+    from .workloads.pmm_deploy import DeployOptions, deploy
+
+    options = DeployOptions(namespace=workload.namespace, version=3 if workload.type == "pmm3" else 2,
+                            wait_seconds=runner.recipe.timeouts.workload, expect_failure=workload.expect == "rejected")
+    return deploy(_target(step), options).outcome
+
+
+def _target(step: PlannedStep):
+    from .drivers import get_driver
+    from .workloads.target import Target
+
+    return Target(_kubectl(step.cluster, QUERY_TIMEOUT), step.cluster.name, get_driver(step.cluster.driver))
 
 
 def _apply_manifests(kubectl, workload: Workload) -> Optional[str]:
@@ -338,20 +353,16 @@ def _rootless(runner: Runner, step: PlannedStep, record: ui.StepRecord) -> None:
 
 
 def _pmm_verify(runner: Runner, step: PlannedStep, record: ui.StepRecord) -> None:
+    from .workloads.pmm_verify import gather
+
     check: Check = step.item
-    record.message = _pmm().verify_for_recipe(_kubectl(step.cluster, runner.recipe.timeouts.check), check.namespace,
-                                              runner.recipe.timeouts.check)
-
-
-def _pmm():
-    """rootlesskube.workloads.pmm; a clear error where PMM is not part of this build."""
-    try:
-        from .workloads import pmm
-    except ImportError:
-        raise RootlesskubeError("PMM workloads are not available in this installation (rootlesskube.workloads.pmm "
-                                "is missing)", hint="use a recipe with `type: manifests` workloads, or install a "
-                                                    "rootlesskube that includes `rootlesskube pmm`") from None
-    return pmm
+    evidence = gather(_target(step), check.namespace)
+    record.detail = "\n".join(f"{'ok  ' if c.ok else 'FAIL'} {c.name}: {c.value}" for c in evidence.checks)
+    if not evidence.ok:
+        raise VerificationFailed("PMM is not proven rootless: " + "; ".join(f"{c.name}: {c.value} (expected: "
+                                                                            f"{c.expected})" for c in evidence.failed),
+                                 hint=f"`rootlesskube pmm verify --cluster {step.cluster.name}` shows every check")
+    record.message = f"{len(evidence.checks)} checks passed"
 
 
 ACTIONS: Dict[str, Callable[[Runner, PlannedStep, ui.StepRecord], None]] = {

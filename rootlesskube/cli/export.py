@@ -117,7 +117,7 @@ class ExportSystemdUnit(Command):
         files = [main_file, password_file]
         if self.port < 1024:
             ui.say(f"port {self.port} needs `sysctl net.ipv4.ip_unprivileged_port_start={self.port}` "
-                   f"(rootlesskube-host-setup --port-start {self.port})")
+                   f"(rootlesskube-host-setup apply --unprivileged-port-start {self.port})")
         if self.output:
             out = Path(self.output)
             out.write_text(main_file[1], encoding="utf-8")

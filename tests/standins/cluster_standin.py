@@ -4,12 +4,16 @@ Scenario switches are set by tests in $RK_STANDIN_STATE/scenario-<tool>.json
 ({"create": "rootless-no-delegation", ...}); `set_scenario` writes them.
 Nodes a cluster tool "creates" are put into the kubectl stand-in's object
 store (kube_objects) as the Node of contracts/kubectl/get-nodes.ready.json
-(or .notready.json) with the sample names replaced.
+(or .notready.json) with the sample names replaced. That store is the API
+server's: $RK_STANDIN_API_STATE when set (a second "host" joining the first
+host's cluster points it at the first host's $RK_STANDIN_STATE), else
+$RK_STANDIN_STATE, where the kubectl stand-in reads it.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import Dict, List, Optional
@@ -57,17 +61,23 @@ class ToolState:
         standin_lib.save_json(self.path, self.data)
 
 
+def api_state_dir() -> Path:
+    """The state directory whose object store plays the API server Nodes register with."""
+    root = os.environ.get("RK_STANDIN_API_STATE")
+    return Path(root) if root else standin_lib.state_dir()
+
+
 def seed_nodes(cluster: str, nodes: List[str], provider_cluster: Optional[str] = None) -> None:
     ready = scenario("kubectl", "nodes") != "notready"
     sample = "kubectl/get-nodes.ready.json" if ready else "kubectl/get-nodes.notready.json"
-    store = ObjectStore(standin_lib.state_dir())
+    store = ObjectStore(api_state_dir())
     for node in nodes:
         item = json.loads(substituted(sample, {SAMPLE_NODE: node, f"/{SAMPLE_CLUSTER}/": f"/{cluster}/"}))["items"][0]
         store.put(item)
 
 
 def remove_nodes(nodes: List[str]) -> None:
-    store = ObjectStore(standin_lib.state_dir())
+    store = ObjectStore(api_state_dir())
     for node in nodes:
         store.delete("Node", node)
 

@@ -29,6 +29,11 @@ class Up(Command):
                              help="minikube's container runtime")
     usernetes_dir = cli.SwitchAttr(["--usernetes-dir"], str, help="an existing Usernetes checkout to use")
     join = cli.SwitchAttr(["--join"], str, list=True, help="Usernetes: also join USER@HOST[:PORT] over SSH")
+    join_dir = cli.SwitchAttr(["--join-usernetes-dir"], str,
+                              help="Usernetes --join: the checkout on the joining hosts (default: the same path "
+                                   "as here; a relative path is under the remote home)")
+    ssh_config = cli.SwitchAttr(["--ssh-config"], cli.ExistingFile,
+                                help="Usernetes --join: ssh_config for ssh and scp (-F): port, identity, known hosts")
     recreate = cli.Flag(["--recreate"], help="delete and recreate the cluster if it exists")
     keep = cli.Flag(["--keep-on-failure"], help="keep a cluster whose bring-up failed (to debug it)")
     timeout = cli.SwitchAttr(["--timeout"], cli.Range(1, 86400), help="seconds the cluster tool may take to create")
@@ -43,6 +48,7 @@ class Up(Command):
             name=self.name, driver=self.driver, kubernetes=self.kubernetes, node_image=self.node_image,
             api_port=self.api_port, pss_default=self.pss_default, workers=self.workers,
             container_runtime=self.runtime, usernetes_dir=self.usernetes_dir, join_hosts=tuple(self.join),
+            join_usernetes_dir=self.join_dir, ssh_config=str(self.ssh_config) if self.ssh_config else None,
         )
         options = cluster.UpOptions(recreate=self.recreate, keep_on_failure=self.keep, wait_seconds=self.wait,
                                     create_timeout=self.timeout)

@@ -52,6 +52,8 @@ class ClusterSpec:
     usernetes_dir: Optional[str] = None  # a Usernetes checkout; None = the pinned one in the data dir
     usernetes_ports: Tuple[Tuple[str, int], ...] = ()  # ("PORT_ETCD", 12379), ...
     join_hosts: Tuple[str, ...] = ()  # Usernetes: extra hosts joined over SSH ("user@host[:port]")
+    join_usernetes_dir: Optional[str] = None  # their checkout; None = the same path as here
+    ssh_config: Optional[str] = None  # an ssh_config for the joins (ssh -F): identity, known hosts, ...
 
     def validate(self) -> "ClusterSpec":
         dns1123_label(self.name, "cluster name")
@@ -68,6 +70,17 @@ class ClusterSpec:
             raise UsageError(f"Kubernetes version {self.kubernetes!r} must look like v1.36.1")
         if not 0 <= self.api_port <= 65535 or self.workers < 0:
             raise UsageError("the API port must be 0-65535 and workers must not be negative")
+        if self.join_hosts:
+            from .usernetes import split_host
+
+            if self.driver != "usernetes":
+                raise UsageError(f"--join is for the usernetes driver, not {self.driver}",
+                                 hint="use --driver usernetes, or --workers for more nodes on this host")
+            for host in self.join_hosts:
+                split_host(host)
+        if self.ssh_config is not None and not Path(self.ssh_config).is_file():
+            raise UsageError(f"the SSH config {self.ssh_config} does not exist",
+                             hint="give an ssh_config file (see `man ssh_config`) or leave --ssh-config out")
         return self
 
     def as_dict(self) -> dict:

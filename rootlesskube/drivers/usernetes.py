@@ -8,22 +8,26 @@ that file is also how we know the cluster exists (`make down-v` does not
 remove it, so `delete` does).
 
 Extra hosts join over SSH: `make join-command` here, the file is copied with
-scp, then `make up kubeadm-join` runs there. ssh and scp go through
+scp, then `make up kubeadm-join` runs there (in --join-usernetes-dir, else the
+same path as here), then `make sync-external-ip` here. ssh and scp go through
 rootlesskube.run like every other command (timeouts, process-group kill,
-argv lists); BatchMode makes them fail instead of prompting. The join command
-holds a token, so it travels as a file, never in argv.
+argv lists); BatchMode makes them fail instead of prompting; --ssh-config is
+passed as `-F` (port, identity, known hosts live there, as ssh expects). The
+join command holds a token, so it travels as a file, never in argv, and is
+private (0600) here and there.
 """
 
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 from .. import paths, ui
-from ..errors import RootlesskubeError
+from ..errors import RootlesskubeError, UsageError
 from ..podman import Podman
-from ..run import CommandError, Result, run
+from ..run import CommandError, Result, pretty, run, tail
 from .base import ClusterSpec, ClusterStatus, CreateResult, Driver
 
 RELEASE = "gen2-v20251218.0"
@@ -128,16 +132,35 @@ class UsernetesDriver(Driver):
 
     def join(self, folder: Path, spec: ClusterSpec, host: str) -> None:
         target, port = split_host(host)
+        remote_dir = spec.join_usernetes_dir or str(folder)
+        # make's `>join-command` truncates an existing file and keeps its mode: the token is never world-readable
+        paths.write_private(folder / "join-command", "")
         self._make(folder, "join-command", spec)
+        config = ["-F", spec.ssh_config] if spec.ssh_config else []
         scp_port = ["-P", port] if port else []
         ssh_port = ["-p", port] if port else []
-        run(["scp", "-q", *SSH_OPTIONS, *scp_port, str(folder / "join-command"), f"{target}:{folder}/join-command"],
-            timeout=120, hint=f"can this user ssh to {target} without a password?")
+        login = pretty(["ssh", *config, *ssh_port, target, "true"])
+        # no -q: it would also silence ssh, whose message says why the copy failed (no progress meter off-TTY)
+        self._over_ssh(["scp", "-p", *config, *SSH_OPTIONS, *scp_port, str(folder / "join-command"),
+                        f"{target}:{remote_dir}/join-command"], host, "copy the join command to", 120,
+                       f"check that `{login}` works without a password and that {remote_dir} exists there")
         remote = ["env", "CONTAINER_ENGINE=podman", *[f"{k}={v}" for k, v in self._ports(spec).items()],
-                  "make", "-C", str(folder), "up", "kubeadm-join"]
-        run(["ssh", *SSH_OPTIONS, *ssh_port, target, "--", *remote], timeout=self.create_timeout,
-            hint=f"the Usernetes checkout must exist at {folder} on {target}")
+                  "make", "-C", remote_dir, "up", "kubeadm-join"]
+        # ssh hands the remote shell one command line: quote each word so it arrives as this argv
+        self._over_ssh(["ssh", *config, *SSH_OPTIONS, *ssh_port, target, "--", *map(shlex.quote, remote)], host,
+                       "run `make up kubeadm-join` on", self.create_timeout,
+                       f"the Usernetes checkout must exist at {remote_dir} on {target} "
+                       "(--join-usernetes-dir names another), with make and podman-compose installed")
         self._make(folder, "sync-external-ip", spec)
+
+    @staticmethod
+    def _over_ssh(argv: List[str], host: str, doing: str, timeout: float, hint: str) -> None:
+        try:
+            run(argv, timeout=timeout, not_found_hint="install the OpenSSH client (apt-get install openssh-client)")
+        except CommandError as exc:
+            detail = tail(exc.stderr, 5) or tail(exc.stdout, 5) or str(exc)
+            raise RootlesskubeError(f"joining {host} failed: could not {doing} {host}:\n{detail}",
+                                    hint=hint) from None
 
     def delete(self, name: str) -> None:
         folder = self.checkout(name)
@@ -196,7 +219,8 @@ def split_host(host: str) -> Tuple[str, Optional[str]]:
     """"user@host:2222" -> ("user@host", "2222"); the port is optional."""
     target, _, port = host.rpartition(":") if host.count(":") == 1 else (host, "", "")
     if port and not port.isdigit():
-        raise RootlesskubeError(f"bad SSH port in {host!r}")
+        raise UsageError(f"bad SSH port in {host!r}", hint="use user@host or user@host:port")
     if target.startswith("-") or not target:
-        raise RootlesskubeError(f"bad SSH host {host!r}", hint="use user@host or user@host:port")
+        raise UsageError(f"bad SSH host {host!r}", hint="use user@host or user@host:port")
     return target, port or None
+

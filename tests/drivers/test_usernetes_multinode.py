@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from rootlesskube import cluster
-from tests.conftest import STANDINS
+from tests.conftest import CONTRACTS, STANDINS
 from tests.drivers import sshd
 from tests.drivers.conftest import Standins, cluster_standin, standin_lib
 
@@ -86,11 +86,13 @@ def test_up_joins_a_second_host_over_ssh(cli, standins, checkout, monkeypatch, c
     remote_dir = host.make_dir(host.home / "usernetes")
     (remote_dir / "Makefile").write_text("# stand-in checkout on the second host\n")
     remote_state = host.make_dir(host.home / "standin-state")
-    environment = {"PATH": f"{STANDINS}:/usr/local/bin:/usr/bin:/bin", "RK_STANDIN_STATE": remote_state,
-                   "RK_STANDIN_API_STATE": api_state, "HOSTNAME": SECOND_HOSTNAME}
-    if "ROOTLESSKUBE_SHARED" in os.environ:
-        environment["ROOTLESSKUBE_SHARED"] = os.environ["ROOTLESSKUBE_SHARED"]
-    host.write_environment(environment)
+    # the repository may sit where the second user cannot enter (/root/...): it gets a copy of both
+    standins = shutil.copytree(STANDINS, host.base / "standins", ignore=shutil.ignore_patterns("__pycache__"))
+    shared = host.base / "shared"
+    shutil.copytree(CONTRACTS, shared / "contracts")
+    host.write_environment({"PATH": f"{standins}:/usr/local/bin:/usr/bin:/bin", "ROOTLESSKUBE_SHARED": shared,
+                            "RK_STANDIN_STATE": remote_state, "RK_STANDIN_API_STATE": api_state,
+                            "HOSTNAME": SECOND_HOSTNAME})
     caplog.set_level(logging.DEBUG, logger="rootlesskube.run")
 
     code, out, err = cli("up", "--driver", "usernetes", "--name", "u7s", "--usernetes-dir", checkout,

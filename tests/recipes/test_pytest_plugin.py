@@ -71,8 +71,8 @@ def test_a_bad_recipe_fails_the_tests_that_use_the_fixture_with_its_message(stan
     folder = project(tmp_path, recipe_text().replace("cleanup: always", "cleanup: sometimes"), USES_FIXTURE)
     result = run_pytest(folder, "--rootlesskube-recipe", "smoke.yaml")
     assert result.returncode == 1
-    assert f"rootlesskube recipe smoke.yaml: smoke.yaml:24:10: found 'sometimes'; expected one of: always, " \
-           f"on-success, never" in result.stdout
+    assert "rootlesskube recipe smoke.yaml: smoke.yaml:24:10: found 'sometimes'; expected one of: always, " \
+           "on-success, never" in result.stdout
     assert standins.calls() == []
 
 

@@ -160,8 +160,8 @@ def test_a_failed_bring_up_keeps_its_logs_in_the_artifacts(cli, standins, write_
 
 
 def test_the_host_not_ready_stops_before_any_cluster(cli, standins, write_recipe, monkeypatch):
-    from tests.drivers.passing_doctor import Report
     from rootlesskube.host.model import FAIL, CheckResult
+    from tests.drivers.passing_doctor import Report
 
     failing = Report([CheckResult("cgroup.v2", FAIL, "cgroup v2 is mounted", "hybrid", fix="boot with "
                                   "systemd.unified_cgroup_hierarchy=1")])

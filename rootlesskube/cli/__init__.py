@@ -46,6 +46,15 @@ class Command(cli.Application):
 
         logging.basicConfig(level=logging.DEBUG, format="%(message)s")
 
+    def __init__(self, executable):
+        super().__init__(executable)
+        # plumbum keeps the built-in version switch whose names we rebound above;
+        # --help would list it as a nameless line
+        self._switches_by_func = {
+            func: info for func, info in self._switches_by_func.items()
+            if any(self._switches_by_name.get(name) is info for name in info.names)
+        }
+
     def _usage_error(self, exc: Exception) -> UsageError:
         return UsageError(f"{exc}", hint=f"see '{self.PROGNAME} --help'")
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator, Optional
 
 _consoles: dict = {}
+_open_steps = [0]  # how many ui.step blocks are open: GitHub groups only the outermost (groups do not nest)
 
 
 def plain() -> bool:
@@ -99,13 +100,17 @@ class StepRecord:
 def step(name: str, quiet: bool = False) -> Iterator[StepRecord]:
     """Show a named step with its duration; records pass/fail on the yielded record.
 
-    An exception marks the step failed and propagates.
+    An exception marks the step failed and propagates. On GitHub Actions the
+    outermost step is a collapsible group; steps inside it are plain lines in
+    that group, because GitHub ends a group at the first ::endgroup:: it sees.
     """
     record = StepRecord(name)
-    if on_github_actions():
+    group = on_github_actions() and _open_steps[0] == 0
+    if group:
         print(f"::group::{name}", file=sys.stderr, flush=True)
     elif not quiet:
         console().print(f"-> {name}", markup=False, style="bold")
+    _open_steps[0] += 1
     started = time.monotonic()
     try:
         yield record
@@ -120,7 +125,8 @@ def step(name: str, quiet: bool = False) -> Iterator[StepRecord]:
             record.status = "passed"
     finally:
         record.duration = time.monotonic() - started
-        if on_github_actions():
+        _open_steps[0] -= 1
+        if group:
             print("::endgroup::", file=sys.stderr, flush=True)
         if not quiet:
             mark = {"passed": "ok", "failed": "FAILED", "skipped": "skipped"}.get(record.status, record.status)

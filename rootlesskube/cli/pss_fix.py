@@ -12,18 +12,20 @@ class PssFix(Command):
         "Write the manifest with the smallest changes that make its Pods and workloads pass a "
         "Pod Security level: allowPrivilegeEscalation=false and capabilities.drop=[ALL] per "
         "container, runAsNonRoot=true and seccompProfile RuntimeDefault per pod (only where "
-        "not already set; an Unconfined seccomp profile becomes RuntimeDefault). The result is "
-        "re-checked with the evaluator; what still violates the level cannot be fixed safely "
-        "without knowing the workload (privileged, host namespaces, hostPath volumes, host "
-        "ports, added capabilities, uid 0) and is listed with the reason. Exit 0 when the result "
-        "passes, 1 when something is left to fix by hand, 2 for unreadable input."
+        "not already set; an Unconfined seccomp or AppArmor profile becomes RuntimeDefault, "
+        "procMount Unmasked becomes Default). The result is re-checked with the evaluator; what "
+        "still violates the level cannot be fixed safely without knowing the workload "
+        "(privileged, host namespaces, hostPath volumes, host ports, added capabilities, uid 0) "
+        "and is listed with the reason. Exit 0 when the result passes with nothing left, 1 when "
+        "something is left to fix by hand, 2 for unreadable input."
     )
     DESCRIPTION_MORE = (
         "Documents without a change are written byte for byte. A changed document is re-written "
         "by the YAML library in its original key order with the new keys last; its comments are "
-        "lost and its quoting and list indentation normalized (use --diff to review). "
-        "runAsNonRoot=true also needs a numeric non-zero image user: when no runAsUser is set, "
-        "a note says so."
+        "lost and its quoting and list indentation normalized (use --diff to review). The items "
+        "of a List are fixed one by one. At restricted, a container without runAsUser is listed "
+        "too: admission allows it, but runAsNonRoot=true needs a numeric non-zero image user, "
+        "which the fixer cannot see."
     )
 
     file = cli.SwitchAttr(["-f", "--filename"], str, argname="PATH", mandatory=True,
@@ -60,7 +62,7 @@ class PssFix(Command):
             sys.stdout.write(result.fixed)
         if not self.json:
             _report(result, ui)
-        return 0 if result.allowed else 1
+        return 0 if result.complete else 1
 
 
 def _report(result, ui) -> None:
@@ -72,4 +74,9 @@ def _report(result, ui) -> None:
     for item in result.unfixable:
         ui.say(f"cannot fix: {item.kind}/{item.name}: {item.violation}: {item.why}")
     policy = f"{result.level}:{result.version}"
-    ui.say(f"result passes {policy}" if result.allowed else f"result still violates {policy}")
+    if not result.allowed:
+        ui.say(f"result still violates {policy}")
+    elif not result.complete:
+        ui.say(f"result passes {policy} at admission; what is listed above is left to check by hand")
+    else:
+        ui.say(f"result passes {policy}")

@@ -3,10 +3,16 @@
 It sets what has a safe value (the fields the PMM 3 blog adds by hand):
 per container `allowPrivilegeEscalation: false` and `capabilities.drop: [ALL]`,
 per pod `runAsNonRoot: true` and `seccompProfile: {type: RuntimeDefault}`;
-an explicit `Unconfined` seccomp profile becomes `RuntimeDefault`. Then it
+an explicit `Unconfined` seccomp or AppArmor profile (field or the legacy
+`container.apparmor.security.beta.kubernetes.io/*: unconfined` annotation)
+becomes RuntimeDefault, and a `procMount: Unmasked` the level rejects becomes
+`Default`. A `List`'s items are fixed as `pss check` reads them. Then it
 re-checks every object with the evaluator; whatever still violates the level
 (host namespaces, hostPath volumes, privileged, added capabilities, uid 0...)
-is listed with the reason it cannot be changed without knowing the workload.
+is listed with the reason it cannot be changed without knowing the workload,
+and so is a restricted pod without runAsUser: admission allows it, but the
+kubelet starts it only if the image's USER is numeric and not 0, which the
+fixer cannot see.
 
 Documents that need no change are kept byte for byte. A changed document is
 re-written by pyyaml in its original key order, new keys last; pyyaml drops
@@ -26,12 +32,14 @@ from typing import List
 import yaml
 
 from ..errors import UsageError
+from .checks import containers_phrase
 from .evaluator import Violation, evaluate
 from .levels import BASELINE, RESTRICTED, validate_level
-from .manifests import has_pod_spec, pod_spec_of
+from .manifests import has_pod_spec, list_items, pod_spec_of
 
 CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
-UNSAFE_SECCOMP = "Unconfined"
+UNCONFINED = "Unconfined"
+APPARMOR_ANNOTATION_PREFIX = "container.apparmor.security.beta.kubernetes.io/"
 
 # why a remaining violation needs a person, by the check's reason
 WHY = (
@@ -50,9 +58,11 @@ WHY = (
     ("runAsUser=0", "the manifest asks for uid 0; choose a non-zero uid that the image supports"),
     ("runAsNonRoot != true", "runAsNonRoot is explicitly false; set it to true only if the image runs as non-root"),
 )
-IMAGE_USER_NOTE = (
-    "runAsNonRoot=true needs a numeric, non-zero image USER; if the image's user is a name "
-    "(PMM 3 runs as `pmm`) or root, the kubelet refuses to start it: set runAsUser (e.g. 1000)"
+IMAGE_USER_REASON = "runAsUser not set"
+IMAGE_USER_WHY = (
+    "admission allows it, but runAsNonRoot=true needs a numeric, non-zero image USER and the fixer cannot "
+    "see the image: if its user is a name (PMM 3 runs as `pmm`) or root, the kubelet refuses to start it; "
+    "set runAsUser (e.g. 1000) to a uid the image supports"
 )
 
 
@@ -62,9 +72,11 @@ class Unfixable:
     name: str
     violation: Violation
     why: str
+    admission: bool = True  # False: the level allows it, something after admission does not
 
     def as_dict(self) -> dict:
-        return {"kind": self.kind, "name": self.name, **self.violation.as_dict(), "why": self.why}
+        return {"kind": self.kind, "name": self.name, **self.violation.as_dict(), "why": self.why,
+                "admission": self.admission}
 
 
 @dataclass
@@ -79,6 +91,12 @@ class FixResult:
 
     @property
     def allowed(self) -> bool:
+        """The fixed manifest passes the level at admission."""
+        return all(not u.admission for u in self.unfixable)
+
+    @property
+    def complete(self) -> bool:
+        """Nothing is left to do by hand."""
         return not self.unfixable
 
     def diff(self, name: str) -> str:
@@ -87,7 +105,8 @@ class FixResult:
                                             fromfile=name, tofile=f"{name} (fixed)"))
 
     def as_dict(self) -> dict:
-        return {"level": self.level, "version": self.version, "allowed": self.allowed, "changes": self.changes,
+        return {"level": self.level, "version": self.version, "allowed": self.allowed,
+                "complete": self.complete, "changes": self.changes,
                 "unfixable": [u.as_dict() for u in self.unfixable], "notes": self.notes}
 
 
@@ -114,22 +133,51 @@ def fix_text(text: str, level: str = RESTRICTED, version: str = "latest", source
         except yaml.YAMLError as exc:
             raise UsageError(f"{source}: document {index} is not valid YAML: {exc}",
                              hint="fix the YAML first (`pss check` names the line)") from None
-        if not isinstance(obj, dict) or not has_pod_spec(obj):
+        if not _workloads(obj):
             pieces.append(piece)
             continue
         fixed = copy.deepcopy(obj)
-        label = f"{obj.get('kind')}/{(obj.get('metadata') or {}).get('name', '')}"
-        changes = fix_object(fixed, level)
-        verdict = evaluate(fixed, level, version)
-        result.changes += [f"{label}: {c}" for c in changes]
-        result.unfixable += [Unfixable(obj["kind"], label.split("/", 1)[1], v, _why(v)) for v in verdict.violations]
-        if level == RESTRICTED and _needs_image_user(fixed):
-            result.notes.append(f"{label}: {IMAGE_USER_NOTE}")
-        if changes and _COMMENT.search(piece):
-            result.notes.append(f"{label}: its comments were dropped (the YAML library does not keep them)")
-        pieces.append(_render(piece, fixed) if changes else piece)
+        changed = False
+        for workload in _workloads(fixed):
+            changed |= _fix_workload(workload, level, version, result)
+        if changed and _COMMENT.search(piece):
+            what = _label(obj) if has_pod_spec(obj) else f"the {obj['kind']} of document {index}"
+            result.notes.append(f"{what}: its comments were dropped (the YAML library does not keep them)")
+        pieces.append(_render(piece, fixed) if changed else piece)
     result.fixed = "".join(pieces)
     return result
+
+
+def _workloads(obj) -> List[dict]:
+    """The objects with a pod spec in a document: itself, or a List's items."""
+    if not isinstance(obj, dict):
+        return []
+    items = list_items(obj)
+    if items is not None:
+        return [item for item in items if isinstance(item, dict) and has_pod_spec(item)]
+    return [obj] if has_pod_spec(obj) else []
+
+
+def _label(obj: dict) -> str:
+    return f"{obj.get('kind')}/{(obj.get('metadata') or {}).get('name', '')}"
+
+
+def _fix_workload(workload: dict, level: str, version: str, result: FixResult) -> bool:
+    """Fix one workload in place and record what was done and what is left; True when it changed."""
+    label = _label(workload)
+    kind, name = label.split("/", 1)
+    changes = fix_object(workload, level, version)
+    result.changes += [f"{label}: {c}" for c in changes]
+    verdict = evaluate(workload, level, version)
+    result.unfixable += [Unfixable(kind, name, v, _why(v)) for v in verdict.violations]
+    if level == RESTRICTED:
+        without_user = _without_run_as_user(workload)
+        if without_user:
+            detail = (f"{containers_phrase(without_user)} must set securityContext.runAsUser "
+                      f"or run an image whose USER is a numeric, non-zero uid")
+            result.unfixable.append(Unfixable(kind, name, Violation(IMAGE_USER_REASON, detail), IMAGE_USER_WHY,
+                                              admission=False))
+    return bool(changes)
 
 
 def _why(violation: Violation) -> str:
@@ -145,24 +193,46 @@ def _render(piece: str, obj: dict) -> str:
     return marker + yaml.safe_dump(obj, sort_keys=False, default_flow_style=False) + "\n" * blank_lines
 
 
-def fix_object(obj: dict, level: str) -> List[str]:
+def fix_object(obj: dict, level: str, version: str = "latest") -> List[str]:
     """Change obj's pod spec in place; the list of changes made, in words."""
     found = pod_spec_of(obj)
     if found is None or not isinstance(found[1], dict) or level not in (BASELINE, RESTRICTED):
         return []
-    spec = found[1]
+    metadata, spec = found
+    rejected = {v.reason for v in evaluate(obj, level, version).violations}
     changes: List[str] = []
     pod_context = _mapping(spec, "securityContext")
-    if _unconfined(pod_context):
-        changes.append("pod seccompProfile.type Unconfined -> RuntimeDefault")
-    for container in _containers(spec):
-        if _unconfined(_mapping(container, "securityContext")):
-            changes.append(f"container {container.get('name')!r} seccompProfile.type Unconfined -> RuntimeDefault")
+    for key, what in (("seccompProfile", "seccompProfile"), ("appArmorProfile", "appArmorProfile")):
+        if _unconfined(pod_context, key):
+            changes.append(f"pod {what}.type Unconfined -> RuntimeDefault")
+        for container in _containers(spec):
+            if _unconfined(_mapping(container, "securityContext"), key):
+                changes.append(f"container {container.get('name')!r} {what}.type Unconfined -> RuntimeDefault")
+    changes += _apparmor_annotation_fixes(metadata)
+    if "procMount" in rejected:  # not for a user-namespace pod that the level allows it (v1.35+)
+        for container in _containers(spec):
+            context = _mapping(container, "securityContext")
+            if context.get("procMount") == "Unmasked":
+                context["procMount"] = "Default"
+                changes.append(f"container {container.get('name')!r} securityContext.procMount Unmasked -> Default")
     if level == RESTRICTED:
         changes += _restricted_fixes(spec, pod_context)
     for holder in (spec, *_containers(spec)):
         if holder.get("securityContext") == {}:
             del holder["securityContext"]  # only created for the checks above; nothing was set
+    return changes
+
+
+def _apparmor_annotation_fixes(metadata: dict) -> List[str]:
+    """The legacy per-container annotation `unconfined` becomes `runtime/default`."""
+    annotations = metadata.get("annotations")
+    if not isinstance(annotations, dict):
+        return []
+    changes = []
+    for key, value in annotations.items():
+        if key.startswith(APPARMOR_ANNOTATION_PREFIX) and value == "unconfined":
+            annotations[key] = "runtime/default"
+            changes.append(f"annotation {key} unconfined -> runtime/default")
     return changes
 
 
@@ -196,10 +266,10 @@ def _mapping(parent: dict, key: str) -> dict:
     return parent[key]
 
 
-def _unconfined(context: dict) -> bool:
-    """Replace an explicit Unconfined seccomp profile by RuntimeDefault; True when it did."""
-    profile = context.get("seccompProfile")
-    if isinstance(profile, dict) and profile.get("type") == UNSAFE_SECCOMP:
+def _unconfined(context: dict, key: str) -> bool:
+    """Replace an explicit Unconfined seccompProfile or appArmorProfile by RuntimeDefault; True when it did."""
+    profile = context.get(key)
+    if isinstance(profile, dict) and profile.get("type") == UNCONFINED:
         profile["type"] = "RuntimeDefault"
         return True
     return False
@@ -209,14 +279,24 @@ def _containers(spec: dict) -> List[dict]:
     return [c for key in CONTAINER_LISTS for c in (spec.get(key) or []) if isinstance(c, dict)]
 
 
-def _needs_image_user(obj: dict) -> bool:
+def _without_run_as_user(obj: dict) -> List[str]:
+    """Names of the containers that run with runAsNonRoot=true and no runAsUser (pod or container)."""
     found = pod_spec_of(obj)
     if found is None:
-        return False
-    spec = found[1]
-    if (spec.get("securityContext") or {}).get("runAsUser") is not None:
-        return False
-    return any((c.get("securityContext") or {}).get("runAsUser") is None for c in _containers(spec))
+        return []
+    pod_context = found[1].get("securityContext") or {}
+    names = []
+    for container in _containers(found[1]):
+        context = container.get("securityContext") or {}
+        if (_effective(context, pod_context, "runAsNonRoot") is True
+                and _effective(context, pod_context, "runAsUser") is None):
+            names.append(str(container.get("name") or ""))
+    return names
+
+
+def _effective(context: dict, pod_context: dict, key: str):
+    """A container's setting, else the pod's (as the kubelet resolves it)."""
+    return context[key] if context.get(key) is not None else pod_context.get(key)
 
 
 def _show(value) -> str:

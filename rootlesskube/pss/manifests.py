@@ -69,6 +69,12 @@ def has_pod_spec(obj: dict) -> bool:
     return obj.get("kind") in _TEMPLATE_PATHS
 
 
+def list_items(obj: dict) -> Optional[list]:
+    """The items of a `List` (or `PodList`, ...); None for any other object."""
+    items = obj.get("items")
+    return items if str(obj.get("kind") or "").endswith("List") and isinstance(items, list) else None
+
+
 def pod_spec_of(obj: dict) -> Optional[Tuple[dict, dict]]:
     """(metadata, spec) of a Pod or of a workload's pod template; None for other kinds
     and for a workload without a template."""
@@ -192,8 +198,8 @@ def _documents(obj, file: str, index: int, line: int, item_lines: List[int]) -> 
         what = "has no kind" if isinstance(obj, dict) else f"is a {type(obj).__name__}, not an object"
         raise ManifestError(f"{file}: document {index}, line {line}: {what}, so it is not a Kubernetes object",
                             hint="each document needs apiVersion, kind and metadata")
-    items = obj.get("items")
-    if str(obj["kind"]).endswith("List") and isinstance(items, list):
+    items = list_items(obj)
+    if items is not None:
         for number, item in enumerate(items):
             item_line = item_lines[number] if number < len(item_lines) else line
             if not isinstance(item, dict) or not item.get("kind"):

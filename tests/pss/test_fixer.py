@@ -7,7 +7,7 @@ import json
 import yaml
 
 from rootlesskube.pss.evaluator import evaluate
-from rootlesskube.pss.fixer import IMAGE_USER_NOTE, fix_text
+from rootlesskube.pss.fixer import IMAGE_USER_REASON, IMAGE_USER_WHY, fix_text
 from tests.conftest import SHARED
 
 BLOG = SHARED / "reference" / "pmm-blog"
@@ -27,7 +27,9 @@ def test_blog_pmm2_and_pmm3_become_admissible_at_restricted():
         fixed_statefulset, service = docs(result.fixed)
         verdict = evaluate(fixed_statefulset, "restricted", "latest")
         assert (verdict.allowed, verdict.violations) == (True, [])
-        assert result.allowed and result.unfixable == []
+        assert result.allowed
+        # PMM 2 sets no runAsUser: admission allows it, the kubelet needs a numeric image user
+        assert [u.violation.reason for u in result.unfixable] == ([IMAGE_USER_REASON] if "pmm2" in name else [])
         assert service == docs(original)[1]
         assert fixed_statefulset["spec"]["template"]["spec"]["containers"][0]["securityContext"] == \
             FIXED_CONTAINER_CONTEXT
@@ -55,9 +57,23 @@ def test_pmm3_keeps_its_pod_context_and_key_order_new_keys_last():
     assert result.fixed.endswith("---\n" + service_text)
 
 
-def test_pmm2_without_run_as_user_gets_the_image_user_note():
+def test_pmm2_without_run_as_user_is_left_to_fix_by_hand_though_admission_allows_it():
     result = fix_text((BLOG / "01.pmm2.yaml").read_text())
-    assert result.notes == [f"StatefulSet/pmm-server: {IMAGE_USER_NOTE}"]
+    assert (result.allowed, result.complete, result.notes) == (True, False, [])
+    [item] = result.unfixable
+    assert (item.kind, item.name, item.admission, item.why) == ("StatefulSet", "pmm-server", False, IMAGE_USER_WHY)
+    assert str(item.violation) == (
+        'runAsUser not set (container "pmm-server" must set securityContext.runAsUser '
+        "or run an image whose USER is a numeric, non-zero uid)")
+    assert fix_text((BLOG / "01.pmm2.yaml").read_text(), level="baseline").unfixable == []
+
+
+def test_cli_image_user_left_exits_1_and_says_admission_passes(cli):
+    code, out, err = cli("pss", "fix", "-f", BLOG / "01.pmm2.yaml")
+    assert code == 1
+    assert 'cannot fix: StatefulSet/pmm-server: runAsUser not set (container "pmm-server" must set' in err
+    assert err.splitlines()[-1] == (
+        "result passes restricted:latest at admission; what is listed above is left to check by hand")
 
 
 def test_already_secure_manifest_is_unchanged_byte_for_byte():
@@ -193,6 +209,9 @@ spec:
     assert spec["containers"][0]["securityContext"] == {
         "allowPrivilegeEscalation": False, "runAsUser": 101, "capabilities": {"drop": ["ALL"]}}
     assert result.allowed and evaluate(docs(result.fixed)[0], "restricted", "v1.25").allowed
+    # the init container runs as the image's user; the web container's 101 is numeric
+    assert [(u.violation.reason, u.violation.detail.split(" must")[0]) for u in result.unfixable] == [
+        (IMAGE_USER_REASON, 'container "init"')]
 
 
 def test_cli_json_lists_changes_and_unfixable(cli, tmp_path):
@@ -205,5 +224,109 @@ def test_cli_json_lists_changes_and_unfixable(cli, tmp_path):
         str(manifest), "restricted", "latest", False)
     assert data["unfixable"][0] == {
         "kind": "Pod", "name": "debug", "reason": "host namespaces", "detail": "hostNetwork=true",
-        "why": data["unfixable"][0]["why"]}
+        "why": data["unfixable"][0]["why"], "admission": True}
+    assert data["complete"] is False
     assert data["unfixable"][0]["why"].startswith("the pod shares the node's network")
+
+
+BARE_POD = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: bare
+spec:
+  securityContext:
+    runAsUser: 1000
+  containers:
+  - name: app
+    image: busybox
+"""
+
+
+def test_a_list_has_its_items_fixed_as_pss_check_reads_them(cli, tmp_path):
+    listed = {"apiVersion": "v1", "kind": "List",
+              "items": [yaml.safe_load(BARE_POD), {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}}]}
+    source = tmp_path / "list.yaml"
+    source.write_text(yaml.safe_dump(listed, sort_keys=False))
+    code, _, _ = cli("pss", "check", "-f", source)
+    assert code == 1
+    result = fix_text(source.read_text())
+    assert result.changes[0] == "Pod/bare: set pod securityContext.runAsNonRoot=true"
+    assert (result.allowed, result.unfixable) == (True, [])
+    fixed = tmp_path / "fixed.yaml"
+    code, out, err = cli("pss", "fix", "-f", source, "-o", fixed)
+    assert (code, err.splitlines()[-1]) == (0, "result passes restricted:latest")
+    assert docs(fixed.read_text())[0]["items"][1] == listed["items"][1]
+    code, out, _ = cli("pss", "check", "-f", fixed)
+    assert (code, out) == (0, f"{fixed}:4 Pod/bare: ok (restricted:latest)\n")
+
+
+def test_a_list_with_an_unfixable_item_still_violates(cli, tmp_path):
+    source = tmp_path / "list.yaml"
+    source.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": [yaml.safe_load(UNFIXABLE_POD)]}))
+    code, _, err = cli("pss", "fix", "-f", source)
+    assert code == 1 and err.splitlines()[-1] == "result still violates restricted:latest"
+
+
+APPARMOR_AND_PROCMOUNT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: tools
+spec:
+  template:
+    metadata:
+      annotations:
+        container.apparmor.security.beta.kubernetes.io/legacy: unconfined
+        container.apparmor.security.beta.kubernetes.io/kept: localhost/custom
+    spec:
+      securityContext:
+        appArmorProfile:
+          type: Unconfined
+      containers:
+      - name: legacy
+        image: busybox
+      - name: kept
+        image: busybox
+        securityContext:
+          procMount: Unmasked
+          appArmorProfile:
+            type: Unconfined
+"""
+
+
+def test_unconfined_apparmor_and_unmasked_proc_mount_get_their_safe_values():
+    original = docs(APPARMOR_AND_PROCMOUNT)[0]
+    assert [v.reason for v in evaluate(original, "baseline", "latest").violations] == [
+        "forbidden AppArmor profiles", "procMount"]
+    result = fix_text(APPARMOR_AND_PROCMOUNT, level="baseline")
+    assert result.changes == [
+        "Deployment/tools: pod appArmorProfile.type Unconfined -> RuntimeDefault",
+        "Deployment/tools: container 'kept' appArmorProfile.type Unconfined -> RuntimeDefault",
+        "Deployment/tools: annotation container.apparmor.security.beta.kubernetes.io/legacy "
+        "unconfined -> runtime/default",
+        "Deployment/tools: container 'kept' securityContext.procMount Unmasked -> Default",
+    ]
+    assert (result.allowed, result.unfixable) == (True, [])
+    template = docs(result.fixed)[0]["spec"]["template"]
+    assert template["metadata"]["annotations"] == {
+        "container.apparmor.security.beta.kubernetes.io/legacy": "runtime/default",
+        "container.apparmor.security.beta.kubernetes.io/kept": "localhost/custom"}
+    assert template["spec"]["containers"][1]["securityContext"] == {
+        "procMount": "Default", "appArmorProfile": {"type": "RuntimeDefault"}}
+    # the annotation alone, on a Pod (the API server copies it into the field before admission)
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "annotations": {
+        "container.apparmor.security.beta.kubernetes.io/app": "unconfined"}},
+        "spec": {"containers": [{"name": "app", "image": "busybox"}]}}
+    assert not evaluate(pod, "baseline", "latest").allowed
+    assert fix_text(yaml.safe_dump(pod), level="baseline").allowed
+
+
+def test_unmasked_proc_mount_the_level_allows_is_kept():
+    # from v1.35 a user-namespace pod (hostUsers: false) may set procMount Unmasked at baseline
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "userns"},
+           "spec": {"hostUsers": False, "containers": [
+               {"name": "app", "image": "busybox", "securityContext": {"procMount": "Unmasked"}}]}}
+    text = yaml.safe_dump(pod)
+    assert fix_text(text, level="baseline", version="v1.35").fixed == text
+    assert "procMount Unmasked -> Default" in fix_text(text, level="baseline", version="v1.34").changes[0]

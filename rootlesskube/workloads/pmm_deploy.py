@@ -358,7 +358,7 @@ def _crash_outcome(kubectl: Kubectl, ns: str, wait: float) -> dict:
         line = None
         if crashed:
             logs = pod_logs(kubectl, ns)
-            line = next((l for l in logs.splitlines() if pmm.PMM2_CRASH_LINE in l), None)
+            line = next((text for text in logs.splitlines() if pmm.PMM2_CRASH_LINE in text), None)
         return {"admitted": True, "crashed": crashed, "crash_line": line, "pod": summary,
                 "seen": describe_state(summary) + (f"; log: {line}" if line else "")}
 

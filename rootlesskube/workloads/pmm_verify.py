@@ -17,7 +17,7 @@ from .. import ui
 from ..errors import RootlesskubeError
 from ..proc import is_identity, parse_id_map
 from . import pmm
-from .pmm_deploy import get_or_none, describe_state, get_pod, pod_summary
+from .pmm_deploy import describe_state, get_or_none, get_pod, pod_summary
 from .target import Target
 
 
@@ -83,6 +83,13 @@ def check_pod(pod: dict) -> Check:
     summary = pod_summary(pod)
     return Check("pod-running-ready", summary["phase"] == "Running" and summary["ready"],
                  describe_state(summary), "Running, Ready", detail=summary)
+
+
+def no_pod(namespace: str) -> Check:
+    """The pod check when there is no pod: it fails, and the checks inside the pod cannot run."""
+    deploy = "rootlesskube pmm deploy" + ("" if namespace == pmm.DEFAULT_NAMESPACE else f" --namespace {namespace}")
+    return Check("pod-running-ready", False, f"no pod {pmm.POD} in namespace {namespace}; run {deploy}",
+                 "Running, Ready")
 
 
 def check_readyz(target: Target, namespace: str) -> Check:
@@ -178,10 +185,10 @@ def check_host(target: Target, node: Optional[str]) -> Check:
 
 def gather(target: Target, namespace: str) -> Evidence:
     pod = get_pod(target.kubectl, namespace)
-    if pod is None:
-        raise RootlesskubeError(f"there is no PMM pod {pmm.POD} in namespace {namespace}",
-                                hint=f"deploy it first: rootlesskube pmm deploy --namespace {namespace}")
     evidence = Evidence(namespace, pmm.POD)
+    if pod is None:
+        evidence.checks = [check_namespace(target, namespace), no_pod(namespace)]
+        return evidence
     steps: List[Callable[[], List[Check]]] = [
         lambda: [check_namespace(target, namespace)],
         lambda: [check_pod(pod)],

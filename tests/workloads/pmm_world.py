@@ -9,7 +9,6 @@ event message and the PMM 2 log lines are the blog's verbatim output
 from __future__ import annotations
 
 import copy
-import json
 import os
 import subprocess
 import sys

@@ -47,6 +47,14 @@ def test_the_table_names_each_failure_with_what_was_expected(cli, world):
 def test_verify_without_a_pod_says_to_deploy(cli, world):
     world.create_cluster()
     code, out, err = cli("pmm", "verify", "--cluster", "rk-pmm")
-    assert code == 1 and out == ""
-    assert "error: there is no PMM pod pmm-server-0 in namespace pmm" in err
-    assert "hint: deploy it first: rootlesskube pmm deploy --namespace pmm" in err
+    assert code == 4
+    assert "FAIL  pod-running-ready              no pod pmm-server-0 in namespace pmm; run rootlesskube pmm " \
+           "deploy  (expected: Running, Ready)" in out.splitlines()
+    assert "error: PMM is not proven rootless: namespace-enforces-restricted: enforce unlabeled; " \
+           "pod-running-ready: no pod pmm-server-0 in namespace pmm; run rootlesskube pmm deploy" in err
+    code, out, _ = cli("pmm", "verify", "--cluster", "rk-pmm", "--namespace", "other", "--json")
+    assert code == 4
+    evidence = json.loads(out)
+    assert (evidence["ok"], evidence["failed"]) == (False, ["namespace-enforces-restricted", "pod-running-ready"])
+    assert evidence["checks"][1]["value"] == (
+        "no pod pmm-server-0 in namespace other; run rootlesskube pmm deploy --namespace other")

@@ -4,7 +4,14 @@ A recipe names a cluster (driver, name, Kubernetes version or node image, a
 cluster-wide Pod Security default), the namespaces to label, the workloads to
 deploy (PMM 3, PMM 2 as an expected failure, plain manifests), the checks to
 run, timeouts and a cleanup policy. `load()` validates all of it before
-anything runs; every error names file:line:col and what was expected.
+anything runs; every error names file:line:col and what was expected: the
+schema (keys, types, names, levels), the files a workload or pss-check names
+(relative to the recipe), and what fields say together. A namespace that a
+workload or pmm-verify uses must be declared under `namespaces` (its Pod
+Security labels are what the run proves; none is created with defaults).
+A cluster has a `kubernetes` version or a kind `nodeImage` (pinned by a full
+sha256 digest), not both; every cluster field is checked for its driver with
+the drivers' own rules (ClusterSpec.validate).
 
 Shipped recipes live in rootlesskube/recipes/ and are named without a path
 (`rootlesskube run kind-pmm3-restricted`).
@@ -13,6 +20,7 @@ Shipped recipes live in rootlesskube/recipes/ and are named without a path
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
@@ -23,7 +31,7 @@ from .errors import UsageError
 from .names import dns1123_label
 from .pss.labels import ModePolicy, PssLabels
 from .pss.levels import validate_version
-from .recipe_schema_types import Int, List_, Obj, SchemaError, Str, Tagged, compose
+from .recipe_schema_types import Fields, Int, List_, Obj, Path_, SchemaError, Str, Tagged, compose
 
 API_VERSION = "rootlesskube.dev/v1alpha1"
 KIND = "Recipe"
@@ -33,33 +41,37 @@ CLEANUP_POLICIES = ("always", "on-success", "never")
 EXPECT = ("ready", "rejected")
 SCHEMA_ID = "https://rootlesskube.dev/schemas/recipe-v1alpha1.json"
 NAME_PATTERN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+DIGEST_PATTERN = "@sha256:[0-9a-f]{64}$"
 
 
 def _name(what: str) -> Str:
     return Str(f"a DNS-1123 label ({what})", check=lambda v: dns1123_label(v, what), pattern=NAME_PATTERN)
 
 
-def _spec_check(attribute: str):
-    """Validate one ClusterSpec field with the drivers' own rules."""
-    return lambda value: ClusterSpec("x", **{attribute: value}).validate()
+def _node_image(value: str) -> None:
+    if not re.search(DIGEST_PATTERN, value):
+        raise UsageError(f"the node image {value!r} is not pinned by a full digest (@sha256: and 64 hex digits)")
 
 
 LEVEL = Str("a Pod Security level", choices=PSS_LEVELS)
 VERSION = Str("a Pod Security version: latest or v1.N", check=validate_version, pattern="^(latest|v1\\.[0-9]+)$")
 SECONDS = Int(1, 86400, "a number of seconds from 1 to 86400")
-FILES = List_(Str("a file path, relative to the recipe"), min_items=1)
+FILES = List_(Path_(), min_items=1)
 
 CLUSTER = Obj({
     "driver": Str("a driver", choices=DRIVERS),
     "name": _name("cluster name"),
-    "kubernetes": Str("a Kubernetes version like v1.36.1", check=_spec_check("kubernetes"), pattern="^v"),
-    "nodeImage": Str("a kind node image pinned by digest (NAME:TAG@sha256:DIGEST)",
-                     check=_spec_check("node_image"), pattern="@sha256:"),
+    "kubernetes": Str("a Kubernetes version like v1.36.1", pattern="^v"),
+    "nodeImage": Str("a kind node image pinned by digest (NAME:TAG@sha256:DIGEST, 64 hex digits)",
+                     check=_node_image, pattern=DIGEST_PATTERN),
     "podSecurityDefault": LEVEL,
     "workers": Int(0, 10),
     "apiPort": Int(0, 65535),
     "containerRuntime": Str("minikube's container runtime", choices=CONTAINER_RUNTIMES),
 }, required=("driver", "name"), description="the cluster to bring up (rootlesskube up)")
+# recipe key -> ClusterSpec attribute, for the optional cluster keys
+CLUSTER_FIELDS = {"kubernetes": "kubernetes", "nodeImage": "node_image", "podSecurityDefault": "pss_default",
+                  "workers": "workers", "apiPort": "api_port", "containerRuntime": "container_runtime"}
 
 NAMESPACE = Obj({
     "name": _name("namespace"),
@@ -134,10 +146,10 @@ class Check:
 
 @dataclass(frozen=True)
 class Timeouts:
-    create: Optional[int] = None  # None: the driver's default
-    ready: int = 300
-    workload: int = 600
-    check: int = 600
+    create: Optional[int] = None  # the bring-up's create command; None: the driver's default
+    ready: int = 300  # waiting for Ready nodes
+    workload: int = 600  # waiting for a workload; also bounds each kubectl call of the namespace and workload steps
+    check: int = 600  # bounds each command a check runs (pmm verify's kubectl calls, the rootless proof's podman)
 
 
 @dataclass(frozen=True)
@@ -206,17 +218,16 @@ def parse(text: str, file: str) -> Recipe:
     data = RECIPE.load(root, file)
     base = Path(file).resolve().parent
     cluster = data["cluster"]
+    spec = ClusterSpec(name=cluster["name"], driver=cluster["driver"],
+                       **{attribute: cluster[key] for key, attribute in CLUSTER_FIELDS.items() if key in cluster})
+    _check_cluster(cluster, spec, file)
+    _check_namespaces(data, file)
     timeouts = Timeouts(**data.get("timeouts", {}))
     return Recipe(
         name=data["metadata"]["name"],
         description=data["metadata"].get("description", ""),
         source=file,
-        cluster=ClusterSpec(
-            name=cluster["name"], driver=cluster["driver"], kubernetes=cluster.get("kubernetes"),
-            node_image=cluster.get("nodeImage"), pss_default=cluster.get("podSecurityDefault"),
-            workers=cluster.get("workers", 0), api_port=cluster.get("apiPort", 0),
-            container_runtime=cluster.get("containerRuntime", "containerd"),
-        ),
+        cluster=spec,
         namespaces=tuple(_namespace(n) for n in data.get("namespaces", [])),
         workloads=tuple(Workload(w["type"], w["namespace"], w.get("expect", "ready"),
                                  _paths(base, w.get("files", []))) for w in data.get("workloads", [])),
@@ -226,6 +237,43 @@ def parse(text: str, file: str) -> Recipe:
         cleanup=data.get("cleanup", "on-success"),
         lab=_lab(data["lab"]) if "lab" in data else None,
     )
+
+
+def _check_cluster(cluster: Fields, spec: ClusterSpec, file: str) -> None:
+    """The cluster's fields for its driver, each with the drivers' own rules (ClusterSpec.validate)."""
+    driver = cluster["driver"]
+    if "kubernetes" in cluster and "nodeImage" in cluster:
+        raise SchemaError(file, cluster.nodes["nodeImage"], "both kubernetes and nodeImage are set",
+                          "one or the other: a Kubernetes version, or the kind node image that has it")
+    if "nodeImage" in cluster and driver != "kind":
+        raise SchemaError(file, cluster.nodes["nodeImage"], f"nodeImage is set for the {driver} driver",
+                          "nodeImage only with driver kind (a kind node image)")
+    for key, attribute in CLUSTER_FIELDS.items():
+        if key in cluster:
+            _validated(ClusterSpec(spec.name, driver=driver, **{attribute: cluster[key]}), cluster.nodes[key],
+                       CLUSTER.fields[key].expected or f"a valid {key} for the {driver} driver", file)
+    _validated(spec, cluster.nodes["driver"], f"a cluster the {driver} driver can bring up", file)
+
+
+def _validated(spec: ClusterSpec, node, expected: str, file: str) -> None:
+    try:
+        spec.validate()
+    except UsageError as exc:
+        raise SchemaError(file, node, exc.message, expected) from None
+
+
+def _check_namespaces(data: Fields, file: str) -> None:
+    """Every namespace a workload or pmm-verify names is declared under `namespaces`, with its labels.
+
+    A namespace is never created with defaults: its Pod Security labels are what the run proves.
+    """
+    declared = [n["name"] for n in data.get("namespaces", [])]
+    for item in data.get("workloads", []) + [c for c in data.get("checks", []) if "namespace" in c]:
+        if item["namespace"] not in declared:
+            raise SchemaError(file, item.nodes["namespace"], f"the namespace {item['namespace']!r} is not "
+                              "declared under namespaces",
+                              "one of: " + ", ".join(declared) if declared else "a namespaces: entry for it "
+                              "(name and podSecurity labels)")
 
 
 def _namespace(data: dict) -> Namespace:

@@ -9,6 +9,7 @@ Schema published for editors (`json_schema()`), so the two cannot drift apart.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Dict, Optional, Sequence
 
 import yaml
@@ -114,6 +115,28 @@ class List_(Type):
         return schema
 
 
+class Fields(dict):
+    """What Obj.load returns: the values by key, and in `nodes` the node of each value (for later errors)."""
+
+    def __init__(self):
+        super().__init__()
+        self.nodes: Dict[str, yaml.Node] = {}
+
+
+@dataclass
+class Path_(Str):
+    """A path to an existing file, relative to the folder of the document that names it."""
+
+    expected: str = "a file path, relative to the recipe"
+
+    def load(self, node: yaml.Node, file: str) -> str:
+        value = super().load(node, file)
+        path = Path(file).resolve().parent / value
+        if not path.is_file():
+            raise SchemaError(file, node, f"the file {value!r} does not exist ({path})", self.expected)
+        return value
+
+
 @dataclass
 class Obj(Type):
     """A mapping with known keys (a missing optional key is absent from the result)."""
@@ -125,7 +148,7 @@ class Obj(Type):
     def load(self, node: yaml.Node, file: str) -> dict:
         if not isinstance(node, yaml.MappingNode):
             raise SchemaError(file, node, f"found {_describe(node)}", "a mapping with keys " + self._keys())
-        result: Dict[str, Any] = {}
+        result = Fields()
         for key_node, value_node in node.value:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
             if key not in self.fields:
@@ -133,6 +156,7 @@ class Obj(Type):
             if key in result:
                 raise SchemaError(file, key_node, f"the key {key!r} is repeated", "each key once")
             result[key] = self.fields[key].load(value_node, file)
+            result.nodes[key] = value_node
         missing = [k for k in self.required if k not in result]
         if missing:
             raise SchemaError(file, node, f"the key {missing[0]!r} is missing", "the keys " + ", ".join(self.required))

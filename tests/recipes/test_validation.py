@@ -11,6 +11,7 @@ from rootlesskube.recipe_schema_types import SchemaError
 from tests.recipes.conftest import recipe_text
 
 GOOD = recipe_text()
+IMAGE = "kindest/node:v1.36.1@sha256:" + "0123456789abcdef" * 4
 
 
 @pytest.mark.parametrize("old, new, message", [
@@ -29,6 +30,23 @@ GOOD = recipe_text()
     ("    files: [web.yaml]\n", "    files: web.yaml\n", "15:12: found 'web.yaml'; expected a list"),
     ("  - type: doctor", "  - type: lint", "18:11: found 'lint'; expected one of: doctor, rootless, pmm-verify, "
                                            "pss-check"),
+    ("    namespace: demo", "    namespace: other",
+     "14:16: the namespace 'other' is not declared under namespaces; expected one of: demo"),
+    ("  - type: doctor", "  - {type: pmm-verify, namespace: pmm}",
+     "18:35: the namespace 'pmm' is not declared under namespaces; expected one of: demo"),
+    ("  name: rk-smoke", f"  name: rk-smoke\n  kubernetes: v1.36.1\n  nodeImage: {IMAGE}",
+     "9:14: both kubernetes and nodeImage are set; expected one or the other: a Kubernetes version, or the kind "
+     "node image that has it"),
+    ("  driver: kind", f"  driver: minikube\n  nodeImage: {IMAGE}",
+     "7:14: nodeImage is set for the minikube driver; expected nodeImage only with driver kind (a kind node image)"),
+    ("  driver: kind", f"  driver: usernetes\n  nodeImage: {IMAGE}",
+     "7:14: nodeImage is set for the usernetes driver; expected nodeImage only with driver kind (a kind node "
+     "image)"),
+    ("  name: rk-smoke", "  name: rk-smoke\n  nodeImage: kindest/node:v1.36.1@sha256:abc",
+     "8:14: the node image 'kindest/node:v1.36.1@sha256:abc' is not pinned by a full digest (@sha256: and 64 hex "
+     "digits); expected a kind node image pinned by digest (NAME:TAG@sha256:DIGEST, 64 hex digits)"),
+    ("  name: rk-smoke", "  name: rk-smoke\n  kubernetes: stable",
+     "8:15: Kubernetes version 'stable' must look like v1.36.1; expected a Kubernetes version like v1.36.1"),
 ])
 def test_an_invalid_recipe_names_file_line_column_and_runs_nothing(cli, standins, write_recipe, old, new, message):
     assert old in GOOD
@@ -39,6 +57,27 @@ def test_an_invalid_recipe_names_file_line_column_and_runs_nothing(cli, standins
     assert err.splitlines()[0] == f"error: {path}:{message}"
     assert err.splitlines()[1].startswith("hint: fix line ")
     assert standins.calls() == []  # nothing started: no kind, no kubectl
+
+
+@pytest.mark.parametrize("old, new, position", [
+    ("    files: [web.yaml]\n", "    files: [web.yaml, gone.yaml]\n", "15:23"),  # the workload's
+    ("    files: [web.yaml]\n    level", "    files: [gone.yaml]\n    level", "20:13"),  # the pss-check's
+])
+def test_a_missing_file_is_reported_where_the_recipe_names_it(cli, standins, write_recipe, old, new, position):
+    assert old in GOOD
+    path = write_recipe(GOOD.replace(old, new, 1))
+    code, out, err = cli("run", path, "--dry-run")
+    assert code == 2
+    assert err.splitlines()[0] == (f"error: {path}:{position}: the file 'gone.yaml' does not exist "
+                                   f"({path.parent / 'gone.yaml'}); expected a file path, relative to the recipe")
+    assert standins.calls() == []
+
+
+def test_a_full_digest_and_a_minikube_version_are_accepted(write_recipe):
+    kind = recipe.load(str(write_recipe(GOOD.replace("  name: rk-smoke", f"  name: rk-smoke\n  nodeImage: {IMAGE}"))))
+    assert kind.cluster.node_image == IMAGE
+    text = GOOD.replace("  driver: kind", "  driver: minikube\n  kubernetes: v1.36.1")
+    assert recipe.load(str(write_recipe(text, "minikube.yaml"))).cluster.kubernetes == "v1.36.1"
 
 
 def test_a_yaml_syntax_error_has_a_position_too(tmp_path):

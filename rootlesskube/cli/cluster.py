@@ -22,12 +22,18 @@ class Up(Command):
     kubernetes = cli.SwitchAttr(["--kubernetes"], str, help="Kubernetes version, e.g. v1.36.1 (default: the tool's)")
     node_image = cli.SwitchAttr(["--node-image"], str, help="kind node image pinned by digest (NAME:TAG@sha256:...)")
     pss_default = cli.SwitchAttr(["--pss-default"], cli.Set("privileged", "baseline", "restricted"),
-                                 help="cluster-wide PodSecurity enforce level for unlabeled namespaces (kind)")
+                                 help="cluster-wide PodSecurity enforce level for unlabeled namespaces (kind only)")
     api_port = cli.SwitchAttr(["--api-port"], cli.Range(0, 65535), default=0, help="API server host port (0: chosen)")
     workers = cli.SwitchAttr(["--workers"], cli.Range(0, 10), default=0, help="number of worker nodes")
     runtime = cli.SwitchAttr(["--container-runtime"], cli.Set("containerd", "cri-o"), default="containerd",
                              help="minikube's container runtime")
     usernetes_dir = cli.SwitchAttr(["--usernetes-dir"], str, help="an existing Usernetes checkout to use")
+    port_etcd = cli.SwitchAttr(["--port-etcd"], cli.Range(1, 65535),
+                               help="Usernetes: host port for etcd (the Makefile's PORT_ETCD, default 2379)")
+    port_kubelet = cli.SwitchAttr(["--port-kubelet"], cli.Range(1, 65535),
+                                  help="Usernetes: host port for the kubelet (PORT_KUBELET, default 10250)")
+    port_flannel = cli.SwitchAttr(["--port-flannel"], cli.Range(1, 65535),
+                                  help="Usernetes: host UDP port for flannel's VXLAN (PORT_FLANNEL, default 8472)")
     join = cli.SwitchAttr(["--join"], str, list=True, help="Usernetes: also join USER@HOST[:PORT] over SSH")
     join_dir = cli.SwitchAttr(["--join-usernetes-dir"], str,
                               help="Usernetes --join: the checkout on the joining hosts (default: the same path "
@@ -38,21 +44,30 @@ class Up(Command):
     keep = cli.Flag(["--keep-on-failure"], help="keep a cluster whose bring-up failed (to debug it)")
     timeout = cli.SwitchAttr(["--timeout"], cli.Range(1, 86400), help="seconds the cluster tool may take to create")
     wait = cli.SwitchAttr(["--wait"], cli.Range(0, 86400), default=300, help="seconds to wait for nodes to be Ready")
-    json = cli.Flag(["--json"], help="print the cluster record as JSON on stdout")
+    json = cli.Flag(["--json"], help="print the cluster record as JSON on stdout (the doctor's report when the "
+                                     "host is not ready)")
 
     def main(self):
         from .. import cluster, ui
         from ..drivers.base import ClusterSpec
+        from ..errors import HostNotReady
 
+        ports = (("PORT_ETCD", self.port_etcd), ("PORT_KUBELET", self.port_kubelet), ("PORT_FLANNEL", self.port_flannel))
         spec = ClusterSpec(
             name=self.name, driver=self.driver, kubernetes=self.kubernetes, node_image=self.node_image,
             api_port=self.api_port, pss_default=self.pss_default, workers=self.workers,
-            container_runtime=self.runtime, usernetes_dir=self.usernetes_dir, join_hosts=tuple(self.join),
+            container_runtime=self.runtime, usernetes_dir=self.usernetes_dir,
+            usernetes_ports=tuple((key, port) for key, port in ports if port is not None), join_hosts=tuple(self.join),
             join_usernetes_dir=self.join_dir, ssh_config=str(self.ssh_config) if self.ssh_config else None,
         )
         options = cluster.UpOptions(recreate=self.recreate, keep_on_failure=self.keep, wait_seconds=self.wait,
                                     create_timeout=self.timeout)
-        record = cluster.up(spec, options)
+        try:
+            record = cluster.up(spec, options)
+        except HostNotReady as exc:
+            if self.json and getattr(exc, "report", None) is not None:
+                ui.emit_json(exc.report.as_dict())  # the doctor's report, as `doctor --json` prints it
+            raise
         if self.json:
             ui.emit_json(record.as_dict())
         else:

@@ -20,6 +20,7 @@ from ..names import dns1123_label
 
 PSS_LEVELS = ("privileged", "baseline", "restricted")
 CONTAINER_RUNTIMES = ("containerd", "cri-o")
+USERNETES_PORTS = ("PORT_ETCD", "PORT_KUBELET", "PORT_FLANNEL")  # the API server's is api_port
 CREATE_TIMEOUT = 900.0
 QUERY_TIMEOUT = 60.0
 
@@ -50,7 +51,7 @@ class ClusterSpec:
     workers: int = 0
     container_runtime: str = "containerd"  # minikube: containerd | cri-o
     usernetes_dir: Optional[str] = None  # a Usernetes checkout; None = the pinned one in the data dir
-    usernetes_ports: Tuple[Tuple[str, int], ...] = ()  # ("PORT_ETCD", 12379), ...
+    usernetes_ports: Tuple[Tuple[str, int], ...] = ()  # ("PORT_ETCD", 12379), ...: the Makefile's PORT_*
     join_hosts: Tuple[str, ...] = ()  # Usernetes: extra hosts joined over SSH ("user@host[:port]")
     join_usernetes_dir: Optional[str] = None  # their checkout; None = the same path as here
     ssh_config: Optional[str] = None  # an ssh_config for the joins (ssh -F): identity, known hosts, ...
@@ -81,7 +82,26 @@ class ClusterSpec:
         if self.ssh_config is not None and not Path(self.ssh_config).is_file():
             raise UsageError(f"the SSH config {self.ssh_config} does not exist",
                              hint="give an ssh_config file (see `man ssh_config`) or leave --ssh-config out")
+        for key, port in self.usernetes_ports:
+            if key not in USERNETES_PORTS or not 1 <= int(port) <= 65535:
+                raise UsageError(f"bad Usernetes port {key}={port}",
+                                 hint=f"the Makefile's port variables are {', '.join(USERNETES_PORTS)} (1-65535); "
+                                      "the API server's port is --api-port")
+        self._check_driver_honours_every_field()
+        if self.driver == "kind" and self.kubernetes is not None:
+            from .kind import node_image_for
+
+            node_image_for(self)
         return self
+
+    def _check_driver_honours_every_field(self) -> None:
+        """A field the driver would silently ignore is refused (exit 2), naming the switch and why."""
+        defaults = ClusterSpec(self.name)
+        for field_name, why in UNSUPPORTED.get(self.driver, {}).items():
+            if getattr(self, field_name) != getattr(defaults, field_name):
+                switch = SWITCHES.get(field_name, field_name)
+                raise UsageError(f"the {self.driver} driver cannot honour {switch}: {why}",
+                                 hint=f"leave {switch} out, or use a driver that supports it")
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -97,6 +117,39 @@ class ClusterSpec:
     def digest(self) -> str:
         canonical = json.dumps(self.as_dict(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+# The `up` switch (or recipe key) of each ClusterSpec field, for messages.
+SWITCHES = {
+    "kubernetes": "--kubernetes", "node_image": "--node-image", "pss_default": "--pss-default",
+    "workers": "--workers", "port_mappings": "port mappings", "container_runtime": "--container-runtime",
+    "usernetes_dir": "--usernetes-dir", "usernetes_ports": "--port-etcd/--port-kubelet/--port-flannel",
+}
+
+# Per driver: the fields its tool cannot honour, and why (contracts §1-§3).
+UNSUPPORTED = {
+    "kind": {
+        "container_runtime": "kind nodes always run containerd",
+        "usernetes_dir": "it is for the usernetes driver",
+        "usernetes_ports": "they are for the usernetes driver",
+    },
+    "minikube": {
+        "node_image": "it is a kind node image",
+        "pss_default": "rootlesskube knows no tested way to give minikube's API server an admission "
+                       "configuration file; label the namespaces instead (`rootlesskube ns`)",
+        "usernetes_dir": "it is for the usernetes driver",
+        "usernetes_ports": "they are for the usernetes driver",
+    },
+    "usernetes": {
+        "kubernetes": "the Kubernetes version is fixed by the pinned Usernetes release (its node image)",
+        "node_image": "Usernetes builds its own node image",
+        "pss_default": "the pinned Usernetes release has no setting for the API server's admission "
+                       "configuration; label the namespaces instead (`rootlesskube ns`)",
+        "workers": "Usernetes runs one node per host; add hosts with --join",
+        "port_mappings": "its compose file publishes only the etcd, API server, kubelet and flannel ports",
+        "container_runtime": "Usernetes nodes always run containerd",
+    },
+}
 
 
 @dataclass

@@ -14,7 +14,7 @@ from typing import List, Optional
 import yaml
 
 from .. import paths, tools
-from ..errors import RootlesskubeError
+from ..errors import RootlesskubeError, UsageError
 from ..run import CommandError, Result, run
 from .base import ClusterExists, ClusterSpec, ClusterStatus, CreateResult, Driver
 
@@ -23,6 +23,12 @@ WAIT = "5m"
 POLICY_IN_NODE = "/etc/kubernetes/policies/pod-security.yaml"
 WAIT_TIMED_OUT = "WARNING: Timed out waiting for Ready"
 ROOTLESS_DOC = "https://kind.sigs.k8s.io/docs/user/rootless/"
+CNI = "kindnet"  # kind's default CNI; its namespace is exempt from the cluster-wide PodSecurity default
+# kind selects Kubernetes by node image. Only images built for the kind release rootlesskube pins
+# (tools.RELEASES["kind"], v0.32.0) are listed, pinned by digest (contracts §1.12).
+NODE_IMAGES = {
+    "v1.36.1": "kindest/node:v1.36.1@sha256:3489c7674813ba5d8b1a9977baea8a6e553784dab7b84759d1014dbd78f7ebd5",
+}
 
 # kind's own error text -> (our message, hint)
 _KNOWN_ERRORS = (
@@ -50,11 +56,31 @@ def error_line(stderr: str) -> str:
     return ""
 
 
+def node_image_for(spec: ClusterSpec) -> Optional[str]:
+    """The node image for spec: --node-image, else the pinned image of --kubernetes, else kind's default."""
+    if spec.kubernetes is None:
+        return spec.node_image
+    if spec.node_image is not None:
+        tag = spec.node_image.split("@", 1)[0].rpartition(":")[2]
+        if tag != spec.kubernetes:
+            raise UsageError(f"--kubernetes {spec.kubernetes} and --node-image {spec.node_image} disagree",
+                             hint="give one of them: kind runs the Kubernetes version of its node image")
+        return spec.node_image
+    if spec.kubernetes not in NODE_IMAGES:
+        raise UsageError(
+            f"kind selects Kubernetes by node image, and rootlesskube has no digest-pinned kindest/node image "
+            f"for {spec.kubernetes} (known: {', '.join(sorted(NODE_IMAGES))})",
+            hint="pass --node-image kindest/node:VERSION@sha256:DIGEST from the kind release notes "
+                 "(https://github.com/kubernetes-sigs/kind/releases), without --kubernetes")
+    return NODE_IMAGES[spec.kubernetes]
+
+
 def cluster_config(spec: ClusterSpec, policy_file: Optional[Path]) -> dict:
     """The kind.x-k8s.io/v1alpha4 Cluster for spec (layout of contracts/kind/cluster-config.psa.yaml)."""
     control_plane: dict = {"role": "control-plane"}
-    if spec.node_image:
-        control_plane["image"] = spec.node_image
+    image = node_image_for(spec)
+    if image:
+        control_plane["image"] = image
     if spec.port_mappings:
         control_plane["extraPortMappings"] = [
             {"containerPort": m.container_port, "hostPort": m.host_port,
@@ -76,8 +102,8 @@ def cluster_config(spec: ClusterSpec, policy_file: Optional[Path]) -> dict:
     nodes = [control_plane]
     for _ in range(spec.workers):
         worker: dict = {"role": "worker"}
-        if spec.node_image:
-            worker["image"] = spec.node_image
+        if image:
+            worker["image"] = image
         nodes.append(worker)
     config = {"kind": "Cluster", "apiVersion": "kind.x-k8s.io/v1alpha4", "name": spec.name,
               "networking": {"apiServerAddress": "127.0.0.1", "apiServerPort": spec.api_port},
@@ -86,10 +112,10 @@ def cluster_config(spec: ClusterSpec, policy_file: Optional[Path]) -> dict:
 
 
 def pss_admission(level: str) -> str:
-    from ..pss.admission import admission_configuration
+    from ..pss.admission import admission_configuration, exemptions_for
     from ..pss.labels import ModePolicy, PssLabels
 
-    return admission_configuration(PssLabels(enforce=ModePolicy.validated(level)))
+    return admission_configuration(PssLabels(enforce=ModePolicy.validated(level)), exemptions_for(CNI))
 
 
 class KindDriver(Driver):
@@ -111,8 +137,9 @@ class KindDriver(Driver):
     def create(self, spec: ClusterSpec) -> CreateResult:
         config = self.write_config(spec)
         argv = ["create", "cluster", "--name", spec.name, "--config", str(config)]
-        if spec.node_image:
-            argv += ["--image", spec.node_image]
+        image = node_image_for(spec)
+        if image:
+            argv += ["--image", image]
         # --retain: on failure the nodes stay, so we can collect their logs before we delete them
         argv += ["--wait", WAIT, "--kubeconfig", str(self.kubeconfig_target(spec.name)), "--retain"]
         result = self._kind(*argv, timeout=self.create_timeout, check=False)

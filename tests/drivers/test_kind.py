@@ -82,8 +82,8 @@ def test_pss_default_mounts_the_admission_configuration(cli, standins):
 
 def test_a_cluster_this_tool_did_not_create_is_neither_reused_nor_deleted(cli, standins):
     standins.scenario("kind")  # nothing special: create one behind our back
-    from rootlesskube.drivers.kind import KindDriver
     from rootlesskube.drivers.base import ClusterSpec
+    from rootlesskube.drivers.kind import KindDriver
 
     KindDriver().create(ClusterSpec("rk-dev"))
     code, out, err = cli("up", "--name", "rk-dev")
@@ -239,3 +239,68 @@ def test_load_image_uses_an_archive(standins, tmp_path):
         assert str(exc) == f"the image archive {tmp_path / 'missing.tar'} does not exist"
     else:
         raise AssertionError("a missing archive was accepted")
+
+
+PINNED_V1_36_1 = "kindest/node:v1.36.1@sha256:3489c7674813ba5d8b1a9977baea8a6e553784dab7b84759d1014dbd78f7ebd5"
+
+
+def test_kubernetes_version_selects_its_digest_pinned_node_image(cli, standins):
+    code, out, err = cli("up", "--name", "rk-dev", "--kubernetes", "v1.36.1", "--workers", "1")
+    assert code == 0, err
+    create = next(c["argv"] for c in standins.calls("kind") if c["argv"][1:3] == ["create", "cluster"])
+    assert create[create.index("--image") + 1] == PINNED_V1_36_1
+    config = yaml.safe_load((paths.state_dir() / "clusters/rk-dev/kind-config.yaml").read_text())
+    assert [n.get("image") for n in config["nodes"]] == [PINNED_V1_36_1, PINNED_V1_36_1]
+    assert cluster.load_record("rk-dev").spec["kubernetes"] == "v1.36.1"
+
+
+def test_a_kubernetes_version_without_a_pinned_image_is_refused_naming_node_image(cli, standins):
+    code, out, err = cli("up", "--name", "rk-dev", "--kubernetes", "v1.30.0")
+    assert code == 2
+    assert ("error: kind selects Kubernetes by node image, and rootlesskube has no digest-pinned kindest/node image "
+            "for v1.30.0 (known: v1.36.1)") in err
+    assert "hint: pass --node-image kindest/node:VERSION@sha256:DIGEST from the kind release notes" in err
+    assert standins.calls() == [] and cluster.load_record("rk-dev") is None
+
+
+def test_kubernetes_and_a_node_image_of_another_version_are_refused(cli, standins):
+    image = "kindest/node:v1.35.0@sha256:452d707d4862f52530247495d180205e029056831160e22870e37e3f6c1ac31f"
+    code, out, err = cli("up", "--name", "rk-dev", "--kubernetes", "v1.36.1", "--node-image", image)
+    assert code == 2
+    assert f"error: --kubernetes v1.36.1 and --node-image {image} disagree" in err
+    assert standins.calls() == []
+
+
+def test_a_runtime_kind_cannot_use_is_refused(cli, standins):
+    code, out, err = cli("up", "--name", "rk-dev", "--container-runtime", "cri-o")
+    assert code == 2
+    assert "error: the kind driver cannot honour --container-runtime: kind nodes always run containerd" in err
+    assert standins.calls() == []
+
+
+def test_the_admission_configuration_exempts_kube_system_where_kindnet_runs(standins):
+    from rootlesskube.drivers.base import ClusterSpec
+    from rootlesskube.drivers.kind import KindDriver
+    from rootlesskube.pss.admission import exemptions_for
+
+    KindDriver().write_config(ClusterSpec("rk-dev", pss_default="restricted"))
+    admission = yaml.safe_load((paths.state_dir() / "clusters/rk-dev/pod-security.yaml").read_text())
+    configuration = admission["plugins"][0]["configuration"]
+    assert configuration["exemptions"] == {"usernames": [], "runtimeClasses": [], "namespaces": ["kube-system"]}
+    assert configuration["exemptions"]["namespaces"] == exemptions_for("kindnet")
+    assert configuration["defaults"]["enforce"] == "restricted"
+
+
+def test_up_json_on_a_host_that_is_not_ready_prints_the_doctor_report(cli, standins, monkeypatch):
+    from rootlesskube.host.model import FAIL, CheckResult
+    from tests.drivers.passing_doctor import Report
+
+    report = Report([CheckResult("cgroup.v2", FAIL, "cgroup v2 is not the only hierarchy", "hybrid",
+                                 fix="boot with systemd.unified_cgroup_hierarchy=1")])
+    monkeypatch.setattr(cluster, "DOCTOR", lambda driver: report)
+    code, out, err = cli("up", "--name", "rk-dev", "--json")
+    assert code == 3
+    assert json.loads(out) == json.loads(json.dumps(report.as_dict()))
+    assert json.loads(out)["checks"][0]["id"] == "cgroup.v2"
+    assert "the host is not ready for kind:" in err
+    assert standins.calls() == []

@@ -81,3 +81,14 @@ def test_delete_of_a_missing_profile_is_fine(standins):
 
     get_driver("minikube").delete("nope")
     assert standins.argvs("minikube") == [["minikube", "delete", "-p", "nope", "--rootless"]]
+
+
+def test_fields_minikube_cannot_honour_are_refused_before_anything_runs(cli, standins):
+    code, out, err = cli("up", "--driver", "minikube", "--name", "rk-mk", "--pss-default", "restricted")
+    assert code == 2
+    assert "error: the minikube driver cannot honour --pss-default: " in err
+    assert "label the namespaces instead (`rootlesskube ns`)" in err
+    image = "kindest/node:v1.36.1@sha256:3489c7674813ba5d8b1a9977baea8a6e553784dab7b84759d1014dbd78f7ebd5"
+    code, out, err = cli("up", "--driver", "minikube", "--name", "rk-mk", "--node-image", image)
+    assert code == 2 and "the minikube driver cannot honour --node-image: it is a kind node image" in err
+    assert standins.calls() == []

@@ -5,9 +5,11 @@ held off (cluster.deferred_signals), the evidence is collected into the
 artifacts folder (driver logs, `kubectl get events -A`, `describe` and logs of
 failed pods) and the clusters this run brought up are cleaned up per the
 recipe's policy, exactly once, also when SIGTERM (Interrupted) or Ctrl-C ended
-the run. A bring-up that fails is cleaned up by cluster.up itself (its logs
-are moved into the artifacts folder); this runner deletes only clusters whose
-bring-up succeeded.
+the run. A bring-up that fails is handled by cluster.up itself (its logs are
+moved into the artifacts folder): with `cleanup: always` it deletes the
+half-created cluster; with `on-success` and `never` (or --keep) it keeps it,
+and the report lists it as kept with the command that deletes it, like every
+cluster the policy keeps.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
 from . import cluster, paths, ui
-from .drivers.base import QUERY_TIMEOUT, ClusterSpec
+from .drivers.base import ClusterSpec
 from .errors import EXIT_INTERRUPTED, EXIT_OK, RootlesskubeError, VerificationFailed
 from .recipe import Check, Namespace, Recipe, Workload
 
@@ -106,7 +108,7 @@ class RunResult:
     records: List[ui.StepRecord] = field(default_factory=list)
     artifacts_dir: Optional[Path] = None  # set when something was collected
     exit_code: int = EXIT_OK
-    kept: List[str] = field(default_factory=list)  # clusters left running, with how to remove them
+    kept: List[str] = field(default_factory=list)  # clusters left running (also half-created ones)
     started: float = field(default_factory=time.time)
 
     @property
@@ -115,6 +117,10 @@ class RunResult:
 
     def kubeconfig(self, name: str) -> str:
         return str(cluster.kubeconfig_path(name))
+
+    @staticmethod
+    def delete_command(name: str) -> str:
+        return f"rootlesskube down --name {name}"
 
 
 class Runner:
@@ -126,6 +132,7 @@ class Runner:
         self.options = options or RunOptions()
         self.result = RunResult(recipe)
         self.brought_up: Dict[str, ClusterSpec] = {}
+        self.kept_failed: List[str] = []  # half-created clusters cluster.up kept (cleanup on-success, never; --keep)
         self._failed: Optional[PlannedStep] = None
         self._failed_record: Optional[ui.StepRecord] = None
         self._finished = False
@@ -191,12 +198,13 @@ class Runner:
     # --- cleanup per policy ---
     def _cleanup(self) -> None:
         policy = self.recipe.cleanup
+        why = "--keep" if self.options.keep else f"cleanup: {policy}"
+        for name in self.kept_failed:
+            self._keep(name, f"its bring-up failed; {why}")
         for name in reversed(list(self.brought_up)):
             delete = not self.options.keep and (policy == "always" or (policy == "on-success" and self.result.ok))
             if not delete:
-                why = "--keep" if self.options.keep else f"cleanup: {policy}"
-                ui.say(f"kept cluster {name!r} ({why}); remove it with: rootlesskube down --name {name}")
-                self.result.kept.append(name)
+                self._keep(name, why)
                 continue
             with _recorded(self.result.records, f"delete the cluster {name!r} (cleanup: {policy})") as record:
                 try:
@@ -208,6 +216,16 @@ class Runner:
                     self.result.kept.append(name)
                     if self.result.ok:
                         self.result.exit_code = exc.exit_code
+
+
+    def _keep(self, name: str, why: str) -> None:
+        ui.say(f"kept cluster {name!r} ({why}); remove it with: {self.result.delete_command(name)}")
+        self.result.kept.append(name)
+
+
+def keeps_a_failed_bring_up(recipe: Recipe, options: RunOptions) -> bool:
+    """Only `cleanup: always` (without --keep) deletes a cluster whose bring-up failed."""
+    return options.keep or recipe.cleanup != "always"
 
 
 def execute(recipe: Recipe, steps: List[PlannedStep], options: Optional[RunOptions] = None) -> RunResult:
@@ -263,10 +281,16 @@ def _pss_check(runner: Runner, step: PlannedStep, record: ui.StepRecord) -> None
 def _up(runner: Runner, step: PlannedStep, record: ui.StepRecord) -> None:
     recipe, spec = runner.recipe, step.cluster
     assert spec is not None
-    keep_failed = runner.options.keep or recipe.cleanup == "on-success"
+    keep_failed = keeps_a_failed_bring_up(recipe, runner.options)
     options = cluster.UpOptions(keep_on_failure=keep_failed, wait_seconds=recipe.timeouts.ready,
                                 create_timeout=recipe.timeouts.create)
-    made = cluster.up(spec, options)
+    try:
+        made = cluster.up(spec, options)
+    except BaseException:
+        kept = cluster.load_record(spec.name)
+        if keep_failed and kept is not None and kept.state == "failed":  # cluster.up kept what it half created
+            runner.kept_failed.append(spec.name)
+        raise
     runner.brought_up[spec.name] = spec
     record.message = f"{'reused' if made.reused else 'created'}; kubeconfig {made.kubeconfig}"
 
@@ -302,14 +326,15 @@ def _deploy_pmm(runner: Runner, step: PlannedStep, workload: Workload) -> str:
 
     options = DeployOptions(namespace=workload.namespace, version=3 if workload.type == "pmm3" else 2,
                             wait_seconds=runner.recipe.timeouts.workload, expect_failure=workload.expect == "rejected")
-    return deploy(_target(step), options).outcome
+    return deploy(_target(step, runner.recipe.timeouts.workload), options).outcome
 
 
-def _target(step: PlannedStep):
+def _target(step: PlannedStep, timeout: float):
+    """The step's cluster for the PMM commands; `timeout` bounds each kubectl call."""
     from .drivers import get_driver
     from .workloads.target import Target
 
-    return Target(_kubectl(step.cluster, QUERY_TIMEOUT), step.cluster.name, get_driver(step.cluster.driver))
+    return Target(_kubectl(step.cluster, timeout), step.cluster.name, get_driver(step.cluster.driver))
 
 
 def _apply_manifests(kubectl, workload: Workload) -> Optional[str]:
@@ -344,7 +369,7 @@ def _rootless(runner: Runner, step: PlannedStep, record: ui.StepRecord) -> None:
                                 hint=f"`rootlesskube status --name {spec.name}` shows its state")
     verdicts = []
     for node in nodes:
-        proof = verify_container(Podman(), node, user)
+        proof = verify_container(Podman(timeout=runner.recipe.timeouts.check), node, user)
         if not proof.rootless:
             raise VerificationFailed(proof.verdict_line(), hint=f"`rootlesskube verify --container {node}` "
                                                                 "lists every offending process")
@@ -356,7 +381,7 @@ def _pmm_verify(runner: Runner, step: PlannedStep, record: ui.StepRecord) -> Non
     from .workloads.pmm_verify import gather
 
     check: Check = step.item
-    evidence = gather(_target(step), check.namespace)
+    evidence = gather(_target(step, runner.recipe.timeouts.check), check.namespace)
     record.detail = "\n".join(f"{'ok  ' if c.ok else 'FAIL'} {c.name}: {c.value}" for c in evidence.checks)
     if not evidence.ok:
         raise VerificationFailed("PMM is not proven rootless: " + "; ".join(f"{c.name}: {c.value} (expected: "
@@ -370,4 +395,4 @@ ACTIONS: Dict[str, Callable[[Runner, PlannedStep, ui.StepRecord], None]] = {
     "rootless": _rootless, "pmm-verify": _pmm_verify,
 }
 
-__all__ = ["PlannedStep", "plan", "RunOptions", "RunResult", "Runner", "execute"]
+__all__ = ["PlannedStep", "plan", "RunOptions", "RunResult", "Runner", "execute", "keeps_a_failed_bring_up"]

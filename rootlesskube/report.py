@@ -41,7 +41,8 @@ def as_dict(result: RunResult) -> dict:
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(result.started)),
         "duration": round(sum(r.duration for r in result.records), 3),
         "artifacts_dir": str(result.artifacts_dir) if result.artifacts_dir else None,
-        "kept_clusters": [{"name": n, "kubeconfig": result.kubeconfig(n)} for n in result.kept],
+        "kept_clusters": [{"name": n, "kubeconfig": result.kubeconfig(n), "delete_command": result.delete_command(n)}
+                          for n in result.kept],
         "steps": [r.as_dict() for r in result.records],
     }
 
@@ -60,8 +61,12 @@ def print_summary(result: RunResult) -> None:
     if result.artifacts_dir:
         out.print(f"artifacts: {result.artifacts_dir}", markup=False)
     for name in result.kept:
-        out.print(f"kept: {name} (export KUBECONFIG={result.kubeconfig(name)})", markup=False)
+        out.print(_kept_line(result, name), markup=False)
     out.print(verdict(result), markup=False)
+
+
+def _kept_line(result: RunResult, name: str) -> str:
+    return f"kept: {name} (export KUBECONFIG={result.kubeconfig(name)}; delete it with: {result.delete_command(name)})"
 
 
 def junit_tree(result: RunResult) -> ET.ElementTree:
@@ -108,6 +113,8 @@ def markdown(result: RunResult) -> str:
         lines.append(f"| {r.name} | {icon.get(r.status, '')} {r.status} | {r.duration:.1f}s | {message} |")
     if result.artifacts_dir:
         lines += ["", f"Artifacts: `{result.artifacts_dir}`"]
+    if result.kept:
+        lines += [""] + [f"- {_kept_line(result, name)}" for name in result.kept]
     return "\n".join(lines) + "\n"
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 
+import pytest
+
 from rootlesskube import cluster
 from tests.recipes.conftest import recipe_text
 from tests.standins.kube_scenario import Scenario, contract_text
@@ -56,8 +58,8 @@ def test_the_terminal_summary_and_the_kept_cluster(cli, standins, write_recipe):
     code, out, err = cli("run", path)
     assert code == 0, err
     kubeconfig = cluster.kubeconfig_path("rk-smoke")
-    assert out.splitlines()[-2:] == [f"kept: rk-smoke (export KUBECONFIG={kubeconfig})",
-                                     "recipe smoke: passed (5 steps)"]
+    assert out.splitlines()[-2:] == [f"kept: rk-smoke (export KUBECONFIG={kubeconfig}; delete it with: "
+                                     "rootlesskube down --name rk-smoke)", "recipe smoke: passed (5 steps)"]
     assert "kept cluster 'rk-smoke' (cleanup: never); remove it with: rootlesskube down --name rk-smoke" in err
     assert kind_verbs(standins).count(["delete", "cluster"]) == 0
     assert cluster.load_record("rk-smoke").state == "ready"
@@ -157,6 +159,30 @@ def test_a_failed_bring_up_keeps_its_logs_in_the_artifacts(cli, standins, write_
     assert report["artifacts_dir"] == str(artifacts)
     assert "deleted the half-created cluster 'rk-smoke'" in err
     assert kind_verbs(standins).count(["delete", "cluster"]) == 1  # by up's own cleanup, not a second time
+    assert report["kept_clusters"] == []
+
+
+@pytest.mark.parametrize("policy, flags", [("never", ()), ("on-success", ()), ("always", ("--keep",))])
+def test_a_failed_bring_up_is_kept_and_reported_unless_cleanup_is_always(cli, standins, write_recipe, tmp_path,
+                                                                           policy, flags):
+    standins.scenario("kind", create="node-boot-failure")
+    code, out, err = cli("run", write_recipe(recipe_text(cleanup=policy)), "--artifacts", tmp_path / "evidence",
+                         "--json", *flags)
+    assert code == 1, err
+    report = json.loads(out)
+    assert [s["status"] for s in report["steps"]] == ["passed", "passed", "failed", "skipped", "skipped"]
+    assert ["delete", "cluster"] not in kind_verbs(standins)
+    assert sorted(standins.tool_state("kind")["clusters"]) == ["rk-smoke"]
+    assert cluster.load_record("rk-smoke").state == "failed"
+    assert report["kept_clusters"] == [{"name": "rk-smoke", "kubeconfig": str(cluster.kubeconfig_path("rk-smoke")),
+                                        "delete_command": "rootlesskube down --name rk-smoke"}]
+    why = "--keep" if flags else f"cleanup: {policy}"
+    assert (f"kept cluster 'rk-smoke' (its bring-up failed; {why}); remove it with: rootlesskube down --name "
+            "rk-smoke") in err
+    # the command the report gives removes it
+    code, _, err = cli("down", "--name", "rk-smoke")
+    assert code == 0, err
+    assert standins.tool_state("kind")["clusters"] == {}
 
 
 def test_the_host_not_ready_stops_before_any_cluster(cli, standins, write_recipe, monkeypatch):

@@ -8,10 +8,11 @@ PodSecurity warnings as `Warning: ...` lines on stderr.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, List, Optional, Sequence
 
 from . import run as runner
+from . import tools
 from .errors import RootlesskubeError
 
 DEFAULT_TIMEOUT = 60.0
@@ -37,7 +38,7 @@ class Kubectl:
     kubeconfig: Optional[str] = None
     context: Optional[str] = None
     timeout: float = DEFAULT_TIMEOUT
-    binary: str = "kubectl"
+    binary: str = field(default_factory=lambda: tools.binary("kubectl"))  # `tools install kubectl`, else PATH
 
     def argv(self, args: Sequence[str]) -> List[str]:
         argv = [self.binary]

@@ -5,7 +5,8 @@ user names (`--usernetes-dir`). `make` runs in the checkout with
 CONTAINER_ENGINE=podman and the PORT_* variables, so several users on one
 host do not collide. `make kubeconfig` leaves ./kubeconfig in the checkout;
 that file is also how we know the cluster exists (`make down-v` does not
-remove it, so `delete` does).
+remove it, so `delete` does). A single node is then untainted with kubectl,
+as the README's bootstrap ends, so that it runs workloads.
 
 Extra hosts join over SSH: `make join-command` here, the file is copied with
 scp, then `make up kubeadm-join` runs there (in --join-usernetes-dir, else the
@@ -26,6 +27,7 @@ from typing import Dict, List, Optional, Tuple
 
 from .. import paths, ui
 from ..errors import RootlesskubeError, UsageError
+from ..kube import Kubectl
 from ..podman import Podman
 from ..run import CommandError, Result, pretty, run, tail
 from .base import ClusterSpec, ClusterStatus, CreateResult, Driver
@@ -35,6 +37,8 @@ RELEASE_COMMIT = "9658658396ec51fe74a8e9f2bc0b62792a7223e5"
 REPOSITORY = "https://github.com/rootless-containers/usernetes.git"
 DEFAULT_PORTS = {"PORT_ETCD": 2379, "PORT_KUBELET": 10250, "PORT_FLANNEL": 8472, "PORT_KUBE_APISERVER": 6443}
 BRING_UP = ("up", "kubeadm-init", "install-flannel", "kubeconfig")
+# a single node must also run workloads: the last step of the README's / CI's bootstrap (contracts §3.2)
+UNTAINT = ("taint", "nodes", "--all", "node-role.kubernetes.io/control-plane-")
 SSH_OPTIONS = ("-o", "BatchMode=yes", "-o", "ConnectTimeout=10")
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -125,6 +129,9 @@ class UsernetesDriver(Driver):
             with ui.step(f"make {target}"):
                 result = self._make(folder, target, spec)
                 warnings += tagged(result.stderr, "WARNING")
+        if not spec.join_hosts:
+            with ui.step("let the single node run workloads (remove the control-plane taint)"):
+                Kubectl(str(folder / "kubeconfig")).run(UNTAINT)
         for host in spec.join_hosts:
             with ui.step(f"join {host} over SSH"):
                 self.join(folder, spec, host)

@@ -72,3 +72,16 @@ def test_unknown_tool_and_missing_file(cli, server):
     assert code == 2 and "unknown tool 'k3d'" in err
     code, out, err = cli("tools", "install", "kubectl", "--base-url", base)
     assert code == 1 and "HTTP 404" in err
+
+
+def test_kubectl_runs_the_installed_copy(tmp_path):
+    from rootlesskube.kube import Kubectl
+
+    assert Kubectl().argv(["version"])[0] == "kubectl"  # nothing installed: PATH
+    installed = tools.bin_dir() / "kubectl"
+    installed.parent.mkdir(parents=True)
+    installed.write_text("#!/bin/sh\necho \"installed kubectl $*\"\n")
+    installed.chmod(0o755)
+    kubectl = Kubectl(str(tmp_path / "kubeconfig"))
+    assert kubectl.argv(["version"])[0] == str(installed)
+    assert kubectl.run(["version"]).stdout == f"installed kubectl --kubeconfig {tmp_path / 'kubeconfig'} version\n"

@@ -75,3 +75,52 @@ def test_a_folder_without_a_makefile_is_refused(cli, standins, tmp_path):
     assert f"{tmp_path} is not a Usernetes checkout (no Makefile)" in err
     assert "hint: git clone --branch gen2-v20251218.0 https://github.com/rootless-containers/usernetes.git" in err
     assert standins.calls("make") == []
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--kubernetes", "v1.36.1"], "--kubernetes: the Kubernetes version is fixed by the pinned Usernetes release"),
+    (["--workers", "1"], "--workers: Usernetes runs one node per host; add hosts with --join"),
+    (["--pss-default", "baseline"], "--pss-default: the pinned Usernetes release has no setting"),
+    (["--container-runtime", "cri-o"], "--container-runtime: Usernetes nodes always run containerd"),
+])
+def test_fields_usernetes_cannot_honour_are_refused(cli, standins, checkout, args, message):
+    code, out, err = cli("up", "--driver", "usernetes", "--name", "u7s", "--usernetes-dir", checkout, *args)
+    assert code == 2
+    assert f"error: the usernetes driver cannot honour {message}" in err
+    assert standins.calls() == []
+
+
+def test_port_mappings_are_refused_for_usernetes():
+    from rootlesskube.drivers.base import ClusterSpec, PortMapping
+    from rootlesskube.errors import UsageError
+
+    with pytest.raises(UsageError) as err:
+        ClusterSpec("u7s", driver="usernetes", port_mappings=(PortMapping(80, 8080),)).validate()
+    assert err.value.message.startswith("the usernetes driver cannot honour port mappings: its compose file")
+
+
+def test_port_switches_reach_make_as_the_makefile_variables(cli, standins, checkout):
+    code, out, err = cli("up", "--driver", "usernetes", "--name", "u7s", "--usernetes-dir", checkout,
+                         "--api-port", "16443", "--port-etcd", "12379", "--port-kubelet", "20250",
+                         "--port-flannel", "18472")
+    assert code == 0, err
+    ports = {"PORT_ETCD": "12379", "PORT_KUBELET": "20250", "PORT_FLANNEL": "18472", "PORT_KUBE_APISERVER": "16443"}
+    assert [c["env"] for c in standins.calls("make")] == [{"CONTAINER_ENGINE": "podman", **ports}] * 4
+    assert cluster.load_record("u7s").spec["usernetes_ports"] == [["PORT_ETCD", 12379], ["PORT_KUBELET", 20250],
+                                                                 ["PORT_FLANNEL", 18472]]
+
+
+def test_a_port_for_another_driver_is_refused(cli, standins):
+    code, out, err = cli("up", "--name", "rk-dev", "--port-etcd", "12379")
+    assert code == 2
+    assert "error: the kind driver cannot honour --port-etcd/--port-kubelet/--port-flannel" in err
+
+
+def test_a_single_node_is_untainted_with_the_checkout_kubeconfig(cli, standins, checkout):
+    code, out, err = cli("up", "--driver", "usernetes", "--name", "u7s", "--usernetes-dir", checkout)
+    assert code == 0, err
+    kubectl = standins.argvs("kubectl")
+    assert kubectl[0] == ["kubectl", "--kubeconfig", str(checkout / "kubeconfig"), "taint", "nodes", "--all",
+                          "node-role.kubernetes.io/control-plane-"]
+    assert kubectl[1][3:5] == ["wait", "--for=condition=Ready"]  # untainted before the wait for Ready
+    assert "   ok: let the single node run workloads (remove the control-plane taint) (" in err

@@ -75,6 +75,7 @@ def logged_commands(caplog):
             if r.name == "rootlesskube.run" and r.getMessage().startswith("+ ")]
 
 
+@pytest.mark.root  # adds a user and runs sshd (tests/drivers/sshd.py)
 def test_up_joins_a_second_host_over_ssh(cli, standins, checkout, monkeypatch, caplog, second_host):
     host = second_host
     api_state = host.base / "state"  # the first host's stand-in state: its kubectl store is the API server
@@ -111,7 +112,7 @@ def test_up_joins_a_second_host_over_ssh(cli, standins, checkout, monkeypatch, c
     # `make up kubeadm-join` ran there, as that user, in its checkout
     remote_calls = standin_lib.calls(remote_state)
     assert [c["argv"] for c in remote_calls] == [["make", "-C", str(remote_dir), "up", "kubeadm-join"]]
-    assert remote_calls[0]["env"] == {"CONTAINER_ENGINE": "podman"}
+    assert remote_calls[0]["env"] == {"CONTAINER_ENGINE": "podman", **dict(p.split("=") for p in PORT_ENV)}
     assert remote_calls[0]["cwd"] == str(host.home)
     assert (remote_state / "calls.jsonl").stat().st_uid == host.uid
     assert (nodes / f"u7s-{SECOND_HOSTNAME}.json").stat().st_uid == host.uid

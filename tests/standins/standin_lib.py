@@ -25,7 +25,8 @@ from pathlib import Path
 CONTRACTS = Path(
     os.environ.get("ROOTLESSKUBE_SHARED", Path(__file__).resolve().parents[3] / "shared")
 ) / "contracts"
-LOGGED_ENV = ("KIND_EXPERIMENTAL_PROVIDER", "CONTAINER_ENGINE", "MINIKUBE_ROOTLESS", "KUBECONFIG")
+LOGGED_ENV = ("KIND_EXPERIMENTAL_PROVIDER", "CONTAINER_ENGINE", "MINIKUBE_ROOTLESS", "KUBECONFIG",
+              "PORT_ETCD", "PORT_KUBELET", "PORT_FLANNEL", "PORT_KUBE_APISERVER")
 
 
 def state_dir() -> Path:

@@ -11,6 +11,8 @@ test registers them, as contract text with the sample names substituted:
     scenario.label_warnings("demo", contract_text("kubectl/label-ns-dry-run-server.stderr.txt"))
     scenario.raw("/readyz", "ok")                        # `get --raw /readyz`
     scenario.warn_once(...)                              # like warn, for the next apply only
+    scenario.event_on_apply("StatefulSet", "web", "demo", event)  # a controller's Event after the next
+                                                         # apply of it, naming the applied object's uid
     scenario.logs("web-0", "demo", text)                 # `logs web-0`: what the container printed
     scenario.exec_output("web-0", "demo", ["id"], out)   # `exec web-0 -- id` (code= for a remote exit)
     scenario.kubectl_calls()                             # argv of every kubectl call so far
@@ -81,6 +83,11 @@ class Scenario:
 
     def warn_once(self, kind: str, name: str, namespace: Optional[str], stderr: str) -> None:
         self._set("warn-once", object_key(kind, name, namespace), stderr)
+
+    def event_on_apply(self, kind: str, name: str, namespace: Optional[str], event: dict) -> None:
+        """An Event the next apply of the object causes (as a controller records it): stored with
+        involvedObject kind, name, namespace and uid of the object as applied."""
+        self._set("apply-event-once", object_key(kind, name, namespace), event)
 
     def logs(self, pod: str, namespace: str, text: str) -> None:
         self._set("logs", object_key("Pod", pod, namespace), text)

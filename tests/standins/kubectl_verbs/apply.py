@@ -6,6 +6,8 @@ Admission is the test's call: an object with a registered rejection is not
 stored and its registered stderr is printed after the other objects (exit 1);
 a registered warning is printed on stderr and the object stored.
 
+A created object gets a metadata.uid and creationTimestamp, as the API server
+gives it; an Event registered with `event_on_apply` is then stored naming it.
 Client-side apply is approximated: labels and annotations merge with what the
 object has (keys recorded in the last-applied-configuration annotation and now
 absent are removed); every other top-level field is replaced, `status` kept.
@@ -16,10 +18,11 @@ from __future__ import annotations
 import copy
 import json
 import sys
-
-import yaml
+import time
+import uuid
 
 import standin_lib
+import yaml
 from kube_objects import ObjectStore, resource
 from kube_scenario import Scenario, object_key
 
@@ -105,6 +108,16 @@ def applied(existing, given, res, server_side):
     return result
 
 
+def _controller_event(store, scenario, key, obj) -> None:
+    event = scenario.lookup("apply-event", key)
+    if event is not None:
+        meta = obj["metadata"]
+        event.setdefault("metadata", {}).setdefault("namespace", meta.get("namespace"))
+        event["involvedObject"] = {"kind": obj["kind"], "name": meta["name"], "namespace": meta.get("namespace"),
+                                   "uid": meta["uid"], "apiVersion": obj.get("apiVersion")}
+        store.put(event)
+
+
 def handle(flags, args):
     server_side, dry_run = parse(args)
     state = standin_lib.state_dir()
@@ -139,7 +152,11 @@ def handle(flags, args):
             op = "created"
         else:
             op = "unchanged" if new == existing else "configured"
+        if existing is None:
+            new["metadata"].setdefault("uid", str(uuid.uuid4()))
+            new["metadata"].setdefault("creationTimestamp", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
         if dry_run is None:
             store.put(new)
+            _controller_event(store, scenario, key, new)
         out.append(f"{res.qualified_kind}/{meta['name']} {op}{DRY_RUN_SUFFIX[dry_run]}\n")
     standin_lib.emit(stdout="".join(out), stderr="".join(errors), code=1 if errors else 0)

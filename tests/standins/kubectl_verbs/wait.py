@@ -36,7 +36,7 @@ def handle(flags, args):
             if node is None:
                 standin_lib.emit(stderr=not_found(resource("Node"), name), code=1)
             nodes.append(node)
-    met, out = [], ""
+    out = ""
     for node in nodes:
         name = node["metadata"]["name"]
         if not ready(node):

@@ -29,18 +29,28 @@ DEFAULT_WAIT = 600.0
 
 
 class _PmmCommand(Command):
-    namespace = cli.SwitchAttr(["--namespace", "-n"], str, argname="NS", default="pmm",
-                               help="the namespace PMM runs in (DNS-1123 label)")
+    namespace = cli.SwitchAttr(["--namespace", "-n"], str, argname="NS", default=None,
+                               help="the namespace PMM runs in (DNS-1123 label; default: pmm, "
+                                    "pmm2-control for the PMM 2 control)")
     cluster = cli.SwitchAttr(["--cluster"], str, argname="NAME", excludes=["--kubeconfig"],
                              help="a cluster rootlesskube created (default: rootlesskube)")
     kubeconfig = cli.SwitchAttr(["--kubeconfig"], str, argname="FILE",
                                 help="any cluster's kubeconfig (no image loading, no host-side proof)")
 
+    @property
+    def ns(self) -> str:
+        return self.namespace or self.default_namespace()
+
+    def default_namespace(self) -> str:
+        from ..workloads.pmm import DEFAULT_NAMESPACE
+
+        return DEFAULT_NAMESPACE
+
     def target(self):
         from ..names import dns1123_label
         from ..workloads.target import resolve
 
-        dns1123_label(self.namespace, "namespace")
+        dns1123_label(self.ns, "namespace")
         return resolve(self.cluster, self.kubeconfig)
 
 
@@ -63,7 +73,9 @@ class PmmDeploy(_PmmCommand):
     DESCRIPTION_MORE = (
         "--version 2 runs the negative control with the blog's two PMM 2 manifests: the plain one must be "
         "rejected by PodSecurity admission, the one with security contexts admitted and then crash "
-        "(\"Can't drop privilege as nonroot user\"). That is exit 0 with --expect-failure, exit 4 without."
+        "(\"Can't drop privilege as nonroot user\"). That is exit 0 with --expect-failure, exit 4 without. "
+        "The control runs in its own namespace, pmm2-control unless --namespace is given, and refuses a "
+        "namespace whose StatefulSet pmm-server it did not write (PMM 3)."
     )
 
     pmm_version = cli.SwitchAttr(["--version"], cli.Set("3", "2"), argname="3|2", default="3",
@@ -80,6 +92,11 @@ class PmmDeploy(_PmmCommand):
                               help="with --version 2: the control failing as the blog shows is success")
     json = cli.Flag(["--json"], help="print the deploy report as JSON on stdout")
 
+    def default_namespace(self) -> str:
+        from ..workloads.pmm import default_namespace
+
+        return default_namespace(int(self.pmm_version))
+
     def main(self):
         from .. import ui
         from ..errors import UsageError
@@ -91,7 +108,7 @@ class PmmDeploy(_PmmCommand):
             from ..podman import image_ref
 
             image_ref(self.image)
-        options = DeployOptions(namespace=self.namespace, version=int(self.pmm_version), image=self.image,
+        options = DeployOptions(namespace=self.ns, version=int(self.pmm_version), image=self.image,
                                 image_archive=self.image_archive, storage=self.storage,
                                 wait_seconds=DEFAULT_WAIT if self.wait is None else self.wait, expect_failure=self.expect_failure)
         try:
@@ -129,7 +146,7 @@ class PmmVerify(_PmmCommand):
         from ..errors import VerificationFailed
         from ..workloads.pmm_verify import gather_with_progress
 
-        evidence = gather_with_progress(self.target(), self.namespace, quiet=self.json)
+        evidence = gather_with_progress(self.target(), self.ns, quiet=self.json)
         if self.json:
             ui.emit_json(evidence.as_dict())
         else:
@@ -153,7 +170,7 @@ class PmmPassword(_PmmCommand):
     def main(self):
         from ..workloads.pmm_deploy import read_password
 
-        print(read_password(self.target().kubectl, self.namespace))
+        print(read_password(self.target().kubectl, self.ns))
         return 0
 
 
@@ -167,9 +184,9 @@ class PmmRemove(_PmmCommand):
         from .. import ui
         from ..workloads.pmm_deploy import remove
 
-        removed = remove(self.target(), self.namespace)
-        ui.say(f"removed from {self.namespace}: {', '.join(removed)}" if removed
-               else f"nothing of PMM's was left in namespace {self.namespace}")
+        removed = remove(self.target(), self.ns)
+        ui.say(f"removed from {self.ns}: {', '.join(removed)}" if removed
+               else f"nothing of PMM's was left in namespace {self.ns}")
         return 0
 
 

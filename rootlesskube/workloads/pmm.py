@@ -26,6 +26,7 @@ SECRET = "pmm-secret"  # the chart's Secret name and key
 PASSWORD_KEY = "PMM_ADMIN_PASSWORD"
 DATA_VOLUME = "pmm-server-data"
 DEFAULT_NAMESPACE = "pmm"
+CONTROL_NAMESPACE = "pmm2-control"  # the PMM 2 control's own: it replaces, then deletes, pmm-server
 
 PMM3_IMAGE = "docker.io/percona/pmm-server:3.8.1"  # the chart's appVersion at HEAD (pmm.md §2)
 PMM2_IMAGE = "docker.io/percona/pmm-server:2.44.0"  # the blog's PMM 2 (short name percona/pmm-server:2.44.0)
@@ -44,6 +45,10 @@ REQUESTS = {"cpu": "500m", "memory": "2Gi"}  # no limits: PMM needs 4Gi+ under l
 STARTUP_PROBE = {"initialDelaySeconds": 60, "periodSeconds": 15, "failureThreshold": 20, "timeoutSeconds": 10}
 READINESS_PROBE = {"initialDelaySeconds": 30, "periodSeconds": 10, "failureThreshold": 30, "timeoutSeconds": 5}
 LIVENESS_PROBE = {"initialDelaySeconds": 120, "periodSeconds": 30, "failureThreshold": 10, "timeoutSeconds": 10}
+
+
+def default_namespace(version: int) -> str:
+    return CONTROL_NAMESPACE if version == 2 else DEFAULT_NAMESPACE
 
 
 def new_password() -> str:

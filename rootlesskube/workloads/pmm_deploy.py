@@ -38,13 +38,17 @@ class PmmNotReady(VerificationFailed):
 
 @dataclass
 class DeployOptions:
-    namespace: str = pmm.DEFAULT_NAMESPACE
+    namespace: Optional[str] = None  # None: pmm, or pmm2-control for the PMM 2 control
     version: int = 3
     image: Optional[str] = None
     image_archive: Optional[str] = None
     storage: Optional[str] = None  # None: pvc when the cluster has a default StorageClass, else emptydir
     wait_seconds: float = 600.0
     expect_failure: bool = False
+
+    @property
+    def namespace_name(self) -> str:
+        return dns1123_label(self.namespace or pmm.default_namespace(self.version), "namespace")
 
     @property
     def image_ref(self) -> str:
@@ -228,7 +232,7 @@ def not_ready_report(kubectl: Kubectl, namespace: str, waited: float, pod: Optio
 def deploy(target: Target, options: DeployOptions) -> DeployReport:
     if options.version == 2:
         return run_control(target, options)
-    ns = dns1123_label(options.namespace, "namespace")
+    ns = options.namespace_name
     kubectl = target.kubectl
     report = DeployReport(ns, 3, options.image_ref)
     _prepare_cluster(target, options, report)
@@ -278,9 +282,10 @@ def run_control(target: Target, options: DeployOptions) -> DeployReport:
     with the security contexts admitted and then crash ("Can't drop privilege as nonroot user")."""
     from ..pss.evaluator import evaluate
 
-    ns = dns1123_label(options.namespace, "namespace")
+    ns = options.namespace_name
     kubectl = target.kubectl
     report = DeployReport(ns, 2, options.image_ref)
+    _clear_for_control(kubectl, ns, options.image_ref, report)
     _prepare_cluster(target, options, report)
     with ui.step(f"load the image {options.image_ref} into the cluster"):
         report.notes.append(prepare_image(target, options))
@@ -316,6 +321,24 @@ def run_control(target: Target, options: DeployOptions) -> DeployReport:
     return report
 
 
+def _clear_for_control(kubectl: Kubectl, ns: str, image: str, report: DeployReport) -> None:
+    """The control replaces and then deletes StatefulSet pmm-server: refuse when the namespace holds one it
+    did not write (PMM 3), remove one an earlier run of the control left."""
+    existing = get_or_none(kubectl, ["statefulset", pmm.NAME], namespace=ns)
+    if existing is None:
+        return
+    template = ((existing.get("spec") or {}).get("template") or {}).get("spec") or {}
+    images = [c.get("image") for c in template.get("containers") or []]
+    if images != [image]:
+        raise RootlesskubeError(
+            f"namespace {ns} holds a StatefulSet {pmm.NAME} running {', '.join(map(str, images)) or 'no image'}, "
+            f"not the control's {image}: the PMM 2 control would replace it and then delete it",
+            hint=f"run the control in its own namespace (the default, {pmm.CONTROL_NAMESPACE}) or another "
+                 f"--namespace; `rootlesskube pmm remove --namespace {ns}` removes what is there")
+    kubectl.run(["delete", "statefulset", pmm.NAME, "--namespace", ns, "--ignore-not-found"])
+    report.notes.append(f"removed StatefulSet {pmm.NAME} left in {ns} by an earlier run of the control")
+
+
 def _control_failure(headline: str, report: DeployReport) -> VerificationFailed:
     lines = [f"{headline}:"] + [f"  {s['manifest']}: {s['seen']} (expected: {s['expected']})" for s in report.control]
     error = VerificationFailed("\n".join(lines),
@@ -329,9 +352,15 @@ FORBIDDEN = re.compile(r'is forbidden: (violates PodSecurity "[^"]+": .*)$')
 
 
 def _admission_outcome(kubectl: Kubectl, ns: str, wait: float) -> dict:
-    """Rejected: the StatefulSet controller's FailedCreate event names the PodSecurity violation."""
+    """Rejected: the StatefulSet controller's FailedCreate event names the PodSecurity violation. Only an
+    event about the StatefulSet just applied counts (its uid), not one left from an earlier run."""
+    applied = get_or_none(kubectl, ["statefulset", pmm.NAME], namespace=ns) or {}
+    uid = (applied.get("metadata") or {}).get("uid")
+
     def seen():
         for event in reversed(events_of(kubectl, ns, "StatefulSet", pmm.NAME)):
+            if not uid or (event.get("involvedObject") or {}).get("uid") != uid:
+                continue
             match = FORBIDDEN.search(event.get("message", ""))
             if event.get("reason") == "FailedCreate" and match:
                 return {"admitted": False, "rejection": match.group(1), "event": event_line(event),

@@ -42,7 +42,7 @@ def proc_status(uid: int = 1000, cap_eff: str = "0000000000000000", no_new_privs
 
 
 class PmmWorld:
-    def __init__(self, state: Path, home: Path, cluster_name: str, namespace: str = "pmm"):
+    def __init__(self, state: Path, home: Path, cluster_name: str, namespace: str = pmm.DEFAULT_NAMESPACE):
         self.state, self.home, self.name, self.ns = state, home, cluster_name, namespace
         self.scenario = Scenario(state)
         self.node = f"{cluster_name}-control-plane"
@@ -72,12 +72,19 @@ class PmmWorld:
                 "metadata": {"name": pmm.POD, "namespace": self.ns, "labels": {"app": pmm.NAME}},
                 "spec": spec, "status": status}
 
-    def event(self, kind: str, name: str, reason: str, message: str, count: int = 1, type_: str = "Warning") -> None:
-        self.scenario.seed({"apiVersion": "v1", "kind": "Event",
-                            "metadata": {"name": f"{name}.{reason.lower()}", "namespace": self.ns},
-                            "involvedObject": {"kind": kind, "name": name, "namespace": self.ns},
-                            "reason": reason, "type": type_, "count": count, "message": message,
-                            "lastTimestamp": "2025-02-19T10:00:00Z"})
+    def event(self, kind: str, name: str, reason: str, message: str, count: int = 1, type_: str = "Warning",
+              uid: Optional[str] = None, on_apply: bool = False) -> None:
+        """An Event about kind/name: stored now (naming `uid`), or, with on_apply, when the test's run
+        applies that object (naming the uid the apply gives it, as the controller's event does)."""
+        event = {"apiVersion": "v1", "kind": "Event",
+                 "metadata": {"name": f"{name}.{reason.lower()}", "namespace": self.ns},
+                 "involvedObject": {"kind": kind, "name": name, "namespace": self.ns, "uid": uid},
+                 "reason": reason, "type": type_, "count": count, "message": message,
+                 "lastTimestamp": "2025-02-19T10:00:00Z"}
+        if on_apply:
+            self.scenario.event_on_apply(kind, name, self.ns, event)
+        else:
+            self.scenario.seed(event)
 
     # --- pod states ---
     def pmm3_running(self, ready: bool = True) -> None:
@@ -97,7 +104,7 @@ class PmmWorld:
     def pmm2_rejected(self) -> None:
         warning = contract_text("kubectl/apply.psa-warning.stderr.txt", {'"web"': f'"{pmm.CONTAINER}"'})
         self.scenario.warn_once("StatefulSet", pmm.NAME, self.ns, warning)
-        self.event("StatefulSet", pmm.NAME, "FailedCreate", FAILED_CREATE_MESSAGE, count=15)
+        self.event("StatefulSet", pmm.NAME, "FailedCreate", FAILED_CREATE_MESSAGE, count=15, on_apply=True)
 
     def pmm2_crashlooping(self) -> None:
         status = {"phase": "Running", "conditions": [{"type": "Ready", "status": "False"}],

@@ -103,8 +103,15 @@ def test_no_pod_at_all_reports_the_statefulsets_events(cli, world, archive):
     assert f"  Warning FailedCreate (x15): {FAILED_CREATE_MESSAGE}\n" in err
 
 
-def test_pmm2_control_is_rejected_then_crash_loops(cli, world, archive):
+def control_world(world):
+    """The world of the PMM 2 control: its own default namespace."""
+    world.ns = pmm.CONTROL_NAMESPACE
     world.create_cluster()
+    return world
+
+
+def test_pmm2_control_is_rejected_then_crash_loops(cli, world, archive):
+    control_world(world)
     world.pmm2_rejected()
     world.pmm2_crashlooping()
     code, out, err = deploy(cli, archive, "--version", "2", "--expect-failure", "--json")
@@ -123,10 +130,50 @@ def test_pmm2_control_is_rejected_then_crash_loops(cli, world, archive):
                                  "statefulset.apps/pmm-server created", "service/pmm-server unchanged"]
     stored = world.stored("StatefulSet", "pmm-server")
     assert stored["spec"]["template"]["spec"]["containers"][0]["securityContext"]["runAsNonRoot"] is True
+    assert report["namespace"] == "pmm2-control"
+    labels = world.scenario.objects.get("Namespace", "pmm2-control")["metadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+
+
+def test_pmm2_control_ignores_a_failed_create_event_of_an_earlier_statefulset(cli, world, archive):
+    control_world(world)
+    # an earlier run's StatefulSet (another uid) was rejected; this one is admitted and its pod runs
+    world.event("StatefulSet", pmm.NAME, "FailedCreate", FAILED_CREATE_MESSAGE, count=15,
+                uid="0b6f2a4e-earlier-run")
+    world.scenario.seed(world.pod(pmm.statefulset_pmm2(False), {
+        "phase": "Running", "conditions": [{"type": "Ready", "status": "True"}],
+        "containerStatuses": [{"name": "pmm-server", "ready": True, "restartCount": 0, "state": {"running": {}}}]}))
+    code, out, _ = deploy(cli, archive, "--version", "2", "--expect-failure", "--json")
+    assert code == 4
+    plain = json.loads(out)["control"][0]
+    assert (plain["admitted"], plain["rejection"], plain["as_expected"]) == (True, None, False)
+
+
+def test_pmm2_control_refuses_a_namespace_that_holds_pmm3_and_removes_its_own_leftover(cli, world, archive):
+    world.create_cluster()
+    world.pmm3_running()
+    assert deploy(cli, archive)[0] == 0
+    before = world.stored("StatefulSet", "pmm-server")
+    code, out, err = deploy(cli, archive, "--version", "2", "--namespace", "pmm", "--expect-failure")
+    assert code == 1 and out == ""
+    assert (f"error: namespace pmm holds a StatefulSet pmm-server running {pmm.PMM3_IMAGE}, not the control's "
+            f"{pmm.PMM2_IMAGE}: the PMM 2 control would replace it and then delete it") in err
+    assert "hint: run the control in its own namespace (the default, pmm2-control)" in err
+    assert world.stored("StatefulSet", "pmm-server") == before
+    # without --namespace the control runs beside PMM 3, in pmm2-control, and PMM 3 is untouched
+    world.ns = pmm.CONTROL_NAMESPACE
+    world.scenario.seed({**pmm.statefulset_pmm2(True), "metadata": {"name": pmm.NAME, "namespace": world.ns}})
+    world.pmm2_rejected()
+    world.pmm2_crashlooping()
+    code, out, err = deploy(cli, archive, "--version", "2", "--expect-failure", "--json")
+    assert code == 0, err
+    assert "removed StatefulSet pmm-server left in pmm2-control by an earlier run of the control" in \
+        json.loads(out)["notes"]
+    assert world.scenario.objects.get("StatefulSet", "pmm-server", "pmm") == before
 
 
 def test_pmm2_control_without_expect_failure_is_a_failure(cli, world, archive):
-    world.create_cluster()
+    control_world(world)
     world.pmm2_rejected()
     world.pmm2_crashlooping()
     code, out, err = deploy(cli, archive, "--version", "2")
@@ -138,7 +185,7 @@ def test_pmm2_control_without_expect_failure_is_a_failure(cli, world, archive):
 
 
 def test_pmm2_control_that_runs_is_not_the_expected_outcome(cli, world, archive):
-    world.create_cluster()
+    control_world(world)
     # a namespace that admits it, and an image that starts: nothing the blog shows
     world.scenario.seed(world.pod(pmm.statefulset_pmm2(False), {
         "phase": "Running", "conditions": [{"type": "Ready", "status": "True"}],

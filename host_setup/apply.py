@@ -14,7 +14,8 @@ from rootlesskube.run import pretty, run
 from . import atomic
 from .model import Action
 
-CHANGED, UNCHANGED, SKIPPED, NEEDS_FLAG, MANUAL = "changed", "unchanged", "skipped", "needs-flag", "manual"
+CHANGED, UNCHANGED, SKIPPED, NEEDS_FLAG, MANUAL, REFUSED = (
+    "changed", "unchanged", "skipped", "needs-flag", "manual", "refused")
 COMMAND_TIMEOUT = 600.0  # package installs are the slow case
 
 Runner = Callable[[Sequence[str]], object]
@@ -37,18 +38,24 @@ def run_command(argv: Sequence[str]) -> object:
 
 def apply_plan(actions: List[Action], view: HostView, switches: Collection[str] = (),
                runner: Runner = run_command) -> List[Outcome]:
-    """Apply each action; an action whose files are already right runs no command."""
+    """Apply each action: write what differs, then run its commands.
+
+    The commands run even when the files are already right: an action is planned
+    only while its check does not pass, so a modprobe, sysctl or daemon-reload that
+    failed after its file was written is tried again.
+    """
     return [_apply(action, view, switches, runner) for action in actions]
 
 
 def pending(actions: List[Action], view: HostView, switches: Collection[str] = ()) -> List[Action]:
     """The actions apply would change something for (what the confirmation counts)."""
     return [a for a in actions if _runnable(a, switches) and (
-        any(w.changed for w in a.writes) or (a.runs and not a.writes) or (a.chmod and _mode_differs(view, *a.chmod)))]
+        any(w.changed for w in a.writes) or a.runs or (a.chmod and _mode_differs(view, *a.chmod)))]
 
 
 def _runnable(action: Action, switches: Collection[str]) -> bool:
-    return not action.manual and not action.skipped and (not action.requires or action.requires in switches)
+    return not (action.manual or action.skipped or action.refused) and (
+        not action.requires or action.requires in switches)
 
 
 def _apply(action: Action, view: HostView, switches: Collection[str], runner: Runner) -> Outcome:
@@ -56,6 +63,10 @@ def _apply(action: Action, view: HostView, switches: Collection[str], runner: Ru
     if action.manual:
         outcome.status = MANUAL
         outcome.done = list(action.notes)
+        return outcome
+    if action.refused:
+        outcome.status = REFUSED
+        outcome.done = [action.refused]
         return outcome
     if action.skipped:
         outcome.status = SKIPPED
@@ -66,19 +77,18 @@ def _apply(action: Action, view: HostView, switches: Collection[str], runner: Ru
         outcome.done = [f"not done: pass {action.requires} to do it"]
         return outcome
     with ui.step(action.title):
-        files_changed = False
         for change in action.writes:
             written = atomic.replace_file(view.path(change.path), change.old, change.new, change.mode)
             if written.changed:
-                files_changed = True
                 backup = f" (backup {_host_path(view, written.backup)})" if written.backup else ""
                 outcome.done.append(f"wrote {change.path}{backup}")
+            elif action.runs:
+                outcome.done.append(f"{change.path} already as needed")
         if action.chmod is not None and _chmod(view, *action.chmod):
             outcome.done.append(f"chmod {action.chmod[1]:04o} {action.chmod[0]}")
-        if files_changed or not action.writes:
-            for argv in action.runs:
-                runner(argv)
-                outcome.done.append(f"ran {pretty(argv)}")
+        for argv in action.runs:
+            runner(argv)
+            outcome.done.append(f"ran {pretty(argv)}")
     if outcome.done:
         outcome.status = CHANGED
     outcome.done += [note for note in action.notes if SKIPPED in note]

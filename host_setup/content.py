@@ -22,7 +22,12 @@ DEV_TUN = "/dev/net/tun"
 DEV_FUSE = "/dev/fuse"
 
 DELEGATE_CONTROLLERS = ("cpu", "cpuset", "io", "memory", "pids")
-CGROUP_V2_KERNEL_ARG = "systemd.unified_cgroup_hierarchy=1"
+CGROUP_V2_KERNEL_ARG = "systemd.unified_cgroup_hierarchy=1"  # read by systemd, which mounts the hierarchy
+CGROUP_NO_V1_KERNEL_ARG = "cgroup_no_v1=all"  # read by the kernel: no controller on a v1 hierarchy
+CGROUP_V2_WITHOUT_SYSTEMD = (
+    f"This host does not boot with systemd, so {CGROUP_V2_KERNEL_ARG} would be ignored: "
+    f"{CGROUP_NO_V1_KERNEL_ARG} keeps every controller off cgroup v1; then mount cgroup2 at /sys/fs/cgroup "
+    "(mount -t cgroup2 none /sys/fs/cgroup) from your init.")
 HEADER = "# Written by rootlesskube-host-setup; lines it did not write are kept as they are.\n"
 
 
@@ -153,6 +158,11 @@ def apparmor_profile(binary_path: str) -> str:
     )
 
 
+def cgroup_v2_kernel_args(systemd: bool) -> List[str]:
+    """The kernel command-line words that give the unified cgroup v2 hierarchy (the doctor's fix and the plan's)."""
+    return [CGROUP_V2_KERNEL_ARG] if systemd else [CGROUP_NO_V1_KERNEL_ARG]
+
+
 # A quoted value without expansions or escapes, or a bare word; anything else is not ours to rewrite.
 _GRUB_CMDLINE = re.compile(r"""^GRUB_CMDLINE_LINUX=(?:"([^"$`\\]*)"|'([^']*)'|([^\s"'$`\\]*))\s*$""")
 
@@ -175,3 +185,11 @@ def grub_default_with_arg(existing: Optional[str], arg: str = CGROUP_V2_KERNEL_A
     quote = "'" if match.group(2) is not None else '"'
     lines[at] = f"GRUB_CMDLINE_LINUX={quote}{' '.join(words + [arg])}{quote}\n"
     return "".join(lines)
+
+
+def grub_default_with_args(existing: Optional[str], args: Iterable[str]) -> str:
+    """/etc/default/grub with each of ARGS in GRUB_CMDLINE_LINUX."""
+    text = existing
+    for arg in args:
+        text = grub_default_with_arg(text, arg)
+    return text if text is not None else ""

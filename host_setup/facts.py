@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Optional, Set
 
-from rootlesskube.host import fixes
+from rootlesskube.host import fixes, readers
 from rootlesskube.host.view import HostView
 
 
@@ -14,8 +14,8 @@ def family(view: HostView) -> Optional[str]:
 
 
 def systemd_present(view: HostView) -> bool:
-    # what sd_booted() tests: systemd is the running init
-    return view.exists("/run/systemd/system")
+    """The doctor's answer (sd_booted()'s test; in an image: systemd installed), so plan and doctor agree."""
+    return readers.systemd_init(view)
 
 
 def udev_present(view: HostView) -> bool:

@@ -43,6 +43,7 @@ class Action:
     requires: Optional[str] = None  # a switch apply needs before it does this
     skipped: Optional[str] = None  # why this action does nothing on this host
     manual: bool = False  # host_setup cannot fix this; `notes` say how
+    refused: Optional[str] = None  # why host_setup will not touch this (a file it cannot parse): file and line
     notes: Tuple[str, ...] = field(default_factory=tuple)
 
     def as_dict(self) -> dict:
@@ -57,5 +58,6 @@ class Action:
             "requires": self.requires,
             "skipped": self.skipped,
             "manual": self.manual,
+            "refused": self.refused,
             "notes": list(self.notes),
         }

@@ -1,13 +1,18 @@
-"""From the doctor's failing checks and the host view, the list of actions. Pure: changes nothing."""
+"""From the doctor's results and the host view, the list of actions. Pure: changes nothing.
+
+A check that does not pass (`fail` or `warn`) gets its action where host_setup
+has one; a failing check it has none for is listed as manual, with the doctor's fix.
+"""
 
 from __future__ import annotations
 
 import stat
 from dataclasses import dataclass
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
-from rootlesskube.host import fixes, ids, subids
-from rootlesskube.host.model import FAIL, CheckResult
+from rootlesskube.host import check_system, check_userns, fixes, ids, subids
+from rootlesskube.host.model import FAIL, PASS, SKIP, CheckResult
+from rootlesskube.host.readers import read_sysctl
 from rootlesskube.host.view import HostView
 
 from . import content, facts, subid
@@ -23,12 +28,11 @@ PACKAGES_FLAG = "--packages"
 SYSCTLS: Dict[str, Dict[str, str]] = {
     ids.USERNS_MAX: {"user.max_user_namespaces": "28633"},
     ids.USERNS_DEBIAN_CLONE: {"kernel.unprivileged_userns_clone": "1"},
-    ids.SYSCTL_INOTIFY: {"fs.inotify.max_user_watches": "524288", "fs.inotify.max_user_instances": "512"},
-    ids.SYSCTL_KEYS: {"kernel.keys.maxkeys": "20000", "kernel.keys.maxbytes": "500000"},
+    # the doctor's minimums, so what apply sets is what the check asks for
+    ids.SYSCTL_INOTIFY: {key: str(value) for key, value in check_system.INOTIFY.items()},
+    ids.SYSCTL_KEYS: {key: str(value) for key, value in check_system.KEYS.items()},
 }
-# Binaries that create user namespaces, at the paths distributions install them.
-USERNS_BINARIES = ("/usr/bin/podman", "/usr/bin/crun", "/usr/bin/runc", "/usr/sbin/runc",
-                   "/usr/bin/slirp4netns", "/usr/bin/pasta", "/usr/bin/rootlesskit")
+SUBID_FILES = {ids.SUBUID: (content.SUBUID, "--add-subuids"), ids.SUBGID: (content.SUBGID, "--add-subgids")}
 PACKAGE_CHECKS = (ids.PODMAN, ids.NEWUIDMAP, ids.NEWGIDMAP, ids.NETWORK_HELPER)
 PACKAGED_PROGRAMS = ("podman", "newuidmap", "slirp4netns", "fuse-overlayfs")
 GRUB_MKCONFIG = {
@@ -53,43 +57,51 @@ class Options:
 
 
 def build_plan(checks: Iterable[CheckResult], view: HostView, user: Target, options: Options = Options()) -> List[Action]:
-    failing = {c.id: c for c in checks if c.status == FAIL}
+    checks = list(checks)
+    unmet = {c.id: c for c in checks if c.status not in (PASS, SKIP)}  # fail or warn: act where host_setup can
     actions: List[Action] = []
     handled = set()
 
-    def add(action: Optional[Action], *check_ids: str) -> None:
+    def add(make: Callable[[], Optional[Action]], *check_ids: str) -> None:
+        """Plan one action; a file it cannot parse refuses that action only, the rest is still planned."""
         handled.update(check_ids)
+        try:
+            action = make()
+        except UnparsableFile as exc:
+            named = [i for i in check_ids if i in unmet] or list(check_ids[:1])
+            title = unmet[named[0]].title if named[0] in unmet else named[0]
+            action = Action(",".join(named), title, refused=f"{exc}; {exc.hint}")
         if action is not None:
             actions.append(action)
 
-    if ids.CGROUP_V2 in failing:
-        add(_kernel_cmdline(view), ids.CGROUP_V2)
-    if ids.CGROUP_DELEGATION in failing:
-        add(_delegation(view), ids.CGROUP_DELEGATION)
-    module_ids = sorted(i for i in failing if i.startswith(ids.MODULE_PREFIX))
-    device_modules = _device_modules(view, failing)
+    if ids.CGROUP_V2 in unmet:
+        add(lambda: _kernel_cmdline(view), ids.CGROUP_V2)
+    if ids.CGROUP_DELEGATION in unmet:
+        add(lambda: _delegation(view), ids.CGROUP_DELEGATION)
+    module_ids = sorted(i for i in unmet if i.startswith(ids.MODULE_PREFIX))
+    device_modules = _device_modules(view, unmet)
     if module_ids or device_modules:
         modules = [i[len(ids.MODULE_PREFIX):] for i in module_ids] + list(device_modules.values())
-        add(_modules(view, modules, module_ids + list(device_modules)), *module_ids, *device_modules)
-    sysctl_ids = [i for i in SYSCTLS if i in failing]
+        add(lambda: _modules(view, modules, module_ids + list(device_modules)), *module_ids, *device_modules)
+    sysctl_ids = [i for i in SYSCTLS if i in unmet]
     if sysctl_ids or options.unprivileged_port_start is not None:
-        add(_sysctls(view, sysctl_ids, options), *sysctl_ids, ids.SYSCTL_PORT_START)
-    if ids.USERNS_APPARMOR in failing:
-        add(_apparmor(view), ids.USERNS_APPARMOR)
-    for action in subid_actions(view, user, options.subid_count):
-        if action.check_id in failing:
-            add(action, action.check_id)
-    if ids.SESSION_LINGER in failing:
-        add(linger_action(view, user), ids.SESSION_LINGER)
+        add(lambda: _sysctls(view, sysctl_ids, options), *sysctl_ids, ids.SYSCTL_PORT_START)
+    if ids.USERNS_APPARMOR in unmet:
+        add(lambda: _apparmor(view, unmet[ids.USERNS_APPARMOR]), ids.USERNS_APPARMOR)
+    for check_id in SUBID_FILES:
+        if check_id in unmet:
+            add(lambda c=check_id: _subids(view, user, options.subid_count, c), check_id)
+    if ids.SESSION_LINGER in unmet:
+        add(lambda: linger_action(view, user), ids.SESSION_LINGER)
     for check_id, device, rule, kernel_name in ((ids.DEV_TUN, content.DEV_TUN, content.TUN_UDEV_RULE, "tun"),
                                                 (ids.DEV_FUSE, content.DEV_FUSE, content.FUSE_UDEV_RULE, "fuse")):
-        if check_id in failing:
-            add(_device(view, check_id, device, rule, kernel_name), check_id)
-    package_ids = [i for i in PACKAGE_CHECKS if i in failing]
+        if check_id in unmet:
+            add(lambda c=check_id, d=device, r=rule, k=kernel_name: _device(view, c, d, r, k), check_id)
+    package_ids = [i for i in PACKAGE_CHECKS if i in unmet]
     if package_ids:
-        add(_packages(view, ids.CGROUP_V2 in failing, package_ids), *package_ids)
-    for check_id, check in failing.items():
-        if check_id not in handled:
+        add(lambda: _packages(view, ids.CGROUP_V2 in unmet, package_ids), *package_ids)
+    for check_id, check in unmet.items():
+        if check_id not in handled and check.status == FAIL:  # a warning host_setup cannot fix stays the doctor's
             actions.append(Action(check_id, check.title, manual=True,
                                   notes=(check.fix or check.detail or "no automatic fix",)))
     return actions
@@ -108,19 +120,22 @@ def _change(view: HostView, path: str, new_text_of, mode: int = 0o644) -> FileCh
 
 def _kernel_cmdline(view: HostView) -> Action:
     family = facts.family(view)
-    title = f"boot with the unified cgroup v2 hierarchy ({content.CGROUP_V2_KERNEL_ARG} on the kernel command line)"
-    common = dict(then=REBOOT, requires=KERNEL_CMDLINE_FLAG)
+    systemd = facts.systemd_present(view)
+    args = content.cgroup_v2_kernel_args(systemd)
+    joined = " ".join(args)
+    title = f"boot with the unified cgroup v2 hierarchy ({joined} on the kernel command line)"
+    notes = () if systemd else (content.CGROUP_V2_WITHOUT_SYSTEMD,)
+    common = dict(then=REBOOT, requires=KERNEL_CMDLINE_FLAG, notes=notes)
     if family == "dnf":
-        return Action(ids.CGROUP_V2, title, runs=(("grubby", "--update-kernel=ALL",
-                                                    f"--args={content.CGROUP_V2_KERNEL_ARG}"),), **common)
+        return Action(ids.CGROUP_V2, title, runs=(("grubby", "--update-kernel=ALL", f"--args={joined}"),), **common)
     if family in GRUB_MKCONFIG and view.exists(content.GRUB_DEFAULT):
-        change = _change(view, content.GRUB_DEFAULT, content.grub_default_with_arg)
+        change = _change(view, content.GRUB_DEFAULT, lambda old: content.grub_default_with_args(old, args))
         return Action(ids.CGROUP_V2, title, writes=(change,), runs=(GRUB_MKCONFIG[family],), **common)
     where = (f"GRUB is not set up here ({content.GRUB_DEFAULT} is missing): " if family in GRUB_MKCONFIG
              else "unknown distribution: ")
     return Action(ids.CGROUP_V2, title, manual=True, then=REBOOT, notes=(
-        where + f"add {content.CGROUP_V2_KERNEL_ARG} to the kernel command line of this host's boot loader "
-        "(a VM: its kernel arguments), then reboot",))
+        where + f"add {joined} to the kernel command line of this host's boot loader "
+        "(a VM: its kernel arguments), then reboot",) + notes)
 
 
 def _delegation(view: HostView) -> Action:
@@ -133,12 +148,12 @@ def _delegation(view: HostView) -> Action:
                   notes=(f"{SYSTEMD_SKIPPED}: systemctl daemon-reload",))
 
 
-def _device_modules(view: HostView, failing: Dict[str, CheckResult]) -> Dict[str, str]:
+def _device_modules(view: HostView, unmet: Dict[str, CheckResult]) -> Dict[str, str]:
     """check id -> the module that provides its missing device node."""
     wanted = {}
-    if ids.DEV_TUN in failing and not view.exists(content.DEV_TUN):
+    if ids.DEV_TUN in unmet and not view.exists(content.DEV_TUN):
         wanted[ids.DEV_TUN] = "tun"
-    if ids.DEV_FUSE in failing and not view.exists("/dev/fuse"):
+    if ids.DEV_FUSE in unmet and not view.exists(content.DEV_FUSE):
         wanted[ids.DEV_FUSE] = "fuse"
     return wanted
 
@@ -159,50 +174,51 @@ def _modules(view: HostView, modules: List[str], check_ids: List[str]) -> Action
     return Action(check_id, title, writes=(change,), runs=tuple(("modprobe", m) for m in loadable), notes=notes)
 
 
-def _sysctls(view: HostView, sysctl_ids: List[str], options: Options) -> Action:
+def _sysctls(view: HostView, sysctl_ids: List[str], options: Options) -> Optional[Action]:
     settings: Dict[str, str] = {}
     for check_id in sysctl_ids:
-        settings.update(SYSCTLS[check_id])
+        settings.update((key, value) for key, value in SYSCTLS[check_id].items() if _below(view, key, value))
     if options.unprivileged_port_start is not None:
         settings["net.ipv4.ip_unprivileged_port_start"] = str(options.unprivileged_port_start)
+    if not settings:
+        return None  # every value is already at least ours
     change = _change(view, content.SYSCTL_CONF, lambda old: content.sysctl_conf(settings, old))
     runs = tuple(("sysctl", "-w", f"{key}={value}") for key, value in settings.items())
     check_id = ",".join(sysctl_ids) or ids.SYSCTL_PORT_START
     return Action(check_id, "set kernel parameters now and at boot: " + ", ".join(settings), writes=(change,), runs=runs)
 
 
-def _apparmor(view: HostView) -> Action:
-    writes, runs, notes = [], [], []
-    for binary in USERNS_BINARIES:
-        if not view.exists(binary):
-            continue
-        if _apparmor_covered(view, binary):
-            notes.append(f"{binary} already has an AppArmor profile allowing userns")
-            continue
+def _below(view: HostView, key: str, value: str) -> bool:
+    """Is the sysctl below our value (or unreadable)? A higher value the host already has is never lowered."""
+    current, _ = read_sysctl(view, key)
+    return current is None or current < int(value)
+
+
+def _apparmor(view: HostView, check: CheckResult) -> Action:
+    """A profile for each binary the doctor found without one (wherever it is installed)."""
+    title = "allow user namespaces for the container tools through AppArmor profiles"
+    binaries = check_userns.uncovered_paths(check.detail)
+    if not binaries:
+        return Action(ids.USERNS_APPARMOR, title, skipped=f"the doctor names no binary without a profile: {check.detail}")
+    writes, runs = [], []
+    for binary in binaries:
         path = f"{content.APPARMOR_DIR}/{content.apparmor_profile_name(binary)}"
         writes.append(_change(view, path, lambda old, b=binary: content.apparmor_profile(b)))
         runs.append(("apparmor_parser", "-r", path))
-    notes.append("the userns restriction stays on for every other program")
-    return Action(ids.USERNS_APPARMOR, "allow user namespaces for the container tools through AppArmor profiles",
-                  writes=tuple(writes), runs=tuple(runs), notes=tuple(notes))
-
-
-def _apparmor_covered(view: HostView, binary: str) -> bool:
-    for name in view.listdir(content.APPARMOR_DIR):
-        path = view.path(f"{content.APPARMOR_DIR}/{name}")
-        text = read_text(path) if path.is_file() else None
-        if text and binary in text and "userns," in text:
-            return True
-    return False
+    return Action(ids.USERNS_APPARMOR, title, writes=tuple(writes), runs=tuple(runs),
+                  notes=("the userns restriction stays on for every other program",))
 
 
 def subid_actions(view: HostView, user: Target, count: int) -> List[Action]:
-    """One action per file (subuid, subgid); skipped when the user already has a usable range."""
-    return [_subids(view, user, count, ids.SUBUID, content.SUBUID, "--add-subuids"),
-            _subids(view, user, count, ids.SUBGID, content.SUBGID, "--add-subgids")]
+    """One action per file (subuid, subgid); skipped when the user already has a usable range.
+
+    UnparsableFile when either file has a line that is not an entry (nothing is changed then).
+    """
+    return [_subids(view, user, count, check_id) for check_id in SUBID_FILES]
 
 
-def _subids(view: HostView, user: Target, count: int, check_id: str, path: str, switch: str) -> Action:
+def _subids(view: HostView, user: Target, count: int, check_id: str) -> Action:
+    path, switch = SUBID_FILES[check_id]
     uid_text, gid_text = read_text(view.path(content.SUBUID)), read_text(view.path(content.SUBGID))
     uid_entries = subid.entries(uid_text, content.SUBUID)
     gid_entries = subid.entries(gid_text, content.SUBGID)

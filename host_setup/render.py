@@ -22,6 +22,9 @@ def plan_text(actions: List[Action], user: str) -> str:
                 out.append(f"   then: {action.then}")
             out.append("")
             continue
+        if action.refused:
+            out += [f"   refused, nothing changed: {action.refused}", ""]
+            continue
         if action.skipped:
             out.append(f"   {action.skipped}")
         for change in action.writes:

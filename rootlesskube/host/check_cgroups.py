@@ -36,13 +36,11 @@ def check_v2(ctx: Context) -> CheckResult:
     mode, detail = cgroup_mode(ctx)
     if mode == V2:
         return CheckResult(ids.CGROUP_V2, PASS, title, detail)
-    note = None if ctx.systemd() else (
-        "This host does not boot with systemd: systemd.unified_cgroup_hierarchy=1 is read by systemd; "
-        "without it boot with cgroup_no_v1=all and mount cgroup2 at /sys/fs/cgroup "
-        "(mount -t cgroup2 none /sys/fs/cgroup) from your init.")
+    systemd = ctx.systemd()
+    note = None if systemd else fixes.CGROUP_V2_WITHOUT_SYSTEMD
     return CheckResult(ids.CGROUP_V2, FAIL, title,
                        f"{detail}; rootless kind, minikube and Usernetes need pure cgroup v2",
-                       fixes.kernel_arguments(ctx.distro, [fixes.CGROUP_V2_KERNEL_ARG], note))
+                       fixes.kernel_arguments(ctx.distro, fixes.cgroup_v2_kernel_args(systemd), note))
 
 
 def configured_controllers(ctx: Context) -> Tuple[Set[str], List[str]]:

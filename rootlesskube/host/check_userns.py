@@ -14,7 +14,10 @@ from .readers import read_sysctl
 MAX_USERNS_LOW = 1024  # RootlessKit warns below this
 USERNS_CALLERS = ("podman", "crun", "runc", "slirp4netns", "pasta", "rootlesskit")
 APPARMOR_DIR = "/etc/apparmor.d"
-_HEADER = re.compile(r"^\s*(?:profile\s+\S+\s+)?(/\S+)\s*(?:flags=\([^)]*\)\s*)?\{")
+# a profile header with its attachment path, bare or quoted (AppArmor allows both):
+#   /usr/bin/crun flags=(unconfined) {      profile podman "/usr/local/bin/podman" {
+_HEADER = re.compile(r'^\s*(?:profile\s+(?:"[^"]*"|\S+)\s+)?(?:"(/[^"]*)"|(/\S+))\s*(?:flags\s*=\s*\([^)]*\)\s*)?\{')
+UNCOVERED = "no profile allows user namespaces for: "
 
 
 @produces(ids.USERNS_MAX)
@@ -83,7 +86,7 @@ def check_apparmor(ctx: Context) -> CheckResult:
     detail += f"; profiles with 'userns,' in {APPARMOR_DIR}: {have}"
     if uncovered:
         return CheckResult(ids.USERNS_APPARMOR, FAIL, title,
-                           f"{detail}; no profile allows user namespaces for: {', '.join(uncovered)}",
+                           f"{detail}; {UNCOVERED}{', '.join(uncovered)}",
                            _profile_fix(uncovered))
     return CheckResult(ids.USERNS_APPARMOR, PASS, title, detail)
 
@@ -101,8 +104,14 @@ def userns_profiles(ctx: Context) -> List[tuple]:
         for line in text.splitlines():
             match = _HEADER.match(line)
             if match:
-                found += [(pattern, host_path) for pattern in _expand_braces(match.group(1))]
+                found += [(pattern, host_path) for pattern in _expand_braces(match.group(1) or match.group(2))]
     return found
+
+
+def uncovered_paths(detail: str) -> List[str]:
+    """The binaries a failing userns.apparmor result names as lacking a profile (what host_setup profiles)."""
+    _, found, listed = detail.partition(UNCOVERED)
+    return [path for path in listed.split(", ") if path] if found else []
 
 
 def _expand_braces(pattern: str) -> List[str]:

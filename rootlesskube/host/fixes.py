@@ -14,11 +14,12 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence
 
 # the files host_setup writes: its pure content module is the one place they are named
 from host_setup.content import (  # noqa: F401  (re-exported for the checks)
-    CGROUP_V2_KERNEL_ARG,
+    CGROUP_V2_WITHOUT_SYSTEMD,
     DELEGATE_CONF,
     MODULES_LOAD_CONF,
     SYSCTL_CONF,
     TUN_UDEV_RULE,
+    cgroup_v2_kernel_args,
 )
 
 from .view import HostView

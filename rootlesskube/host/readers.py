@@ -43,3 +43,10 @@ def architecture(view: HostView) -> Optional[str]:
 
         return os.uname().machine
     return view.read_first_line("/proc/sys/kernel/arch")  # present since Linux 6.1
+
+
+def systemd_init(view: HostView) -> bool:
+    """Is systemd the init? /run/systemd/system (sd_booted()'s test); in an image: is systemd installed."""
+    if view.exists("/run/systemd/system"):
+        return True
+    return not view.live and any(view.exists(p) for p in ("/usr/lib/systemd/systemd", "/lib/systemd/systemd"))

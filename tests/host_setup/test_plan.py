@@ -5,12 +5,11 @@ import os
 import pytest
 
 from host_setup import content
-from host_setup.apply import CHANGED, MANUAL, NEEDS_FLAG, SKIPPED, UNCHANGED, apply_plan, pending
+from host_setup.apply import CHANGED, MANUAL, NEEDS_FLAG, REFUSED, SKIPPED, UNCHANGED, apply_plan, pending
 from host_setup.model import REBOOT, RELOGIN
 from host_setup.plan import Options, Target, build_plan
-from host_setup.subid import UnparsableFile
 from rootlesskube.host import ids
-from rootlesskube.host.model import PASS, CheckResult
+from rootlesskube.host.model import FAIL, PASS, WARN, CheckResult
 from tests.host_setup.trees import FEDORA, failing, tree
 
 ALICE = Target("alice", 1000)
@@ -53,10 +52,28 @@ def test_subuid_without_usermod_is_an_atomic_edit_keeping_every_line(tmp_path):
     assert (tmp_path / "etc/subuid").read_text() == "# keep me\nbob:100000:65536\nalice:165536:65536\n"
 
 
-def test_a_garbage_subuid_line_is_reported_with_its_number_and_nothing_planned(tmp_path):
-    view = tree(tmp_path, {"/etc/subuid": "bob:100000:65536\nthis is garbage\n", "/etc/subgid": ""})
-    with pytest.raises(UnparsableFile, match="line 2"):
-        build_plan(failing(ids.SUBUID), view, ALICE)
+def test_a_garbage_subuid_line_refuses_that_action_only_and_leaves_the_file_untouched(tmp_path):
+    text = "bob:100000:65536\nthis is garbage\n"
+    view = tree(tmp_path, {"/etc/subuid": text, "/etc/subgid": ""})
+    os.chmod(tmp_path / "dev/net/tun", 0o600)
+    actions = by_check(build_plan(failing(ids.SUBUID, ids.SYSCTL_KEYS, ids.DEV_TUN), view, ALICE))
+    refused = actions[ids.SUBUID]
+    assert refused.refused == ("cannot edit /etc/subuid line 2: 'this is garbage' is not OWNER:START:COUNT; fix or "
+                               "remove that line by hand, then run this again; the file was not changed")
+    assert (refused.title, refused.writes, refused.runs) == (f"title of {ids.SUBUID}", (), ())
+    assert actions[ids.SYSCTL_KEYS].writes and actions[ids.DEV_TUN].chmod
+    outcomes = {o.check_id: o for o in apply_plan(list(actions.values()), view, runner=Recorder())}
+    assert (outcomes[ids.SUBUID].status, outcomes[ids.SUBUID].done) == (REFUSED, [refused.refused])
+    assert outcomes[ids.SYSCTL_KEYS].status == outcomes[ids.DEV_TUN].status == CHANGED
+    assert (tmp_path / "etc/subuid").read_text() == text
+    assert refused not in pending(list(actions.values()), view)
+
+
+def test_an_unparsable_sysctl_file_refuses_the_sysctl_action(tmp_path):
+    view = tree(tmp_path, {"/etc/sysctl.d/99-rootlesskube.conf": "# ok\nnot a setting\n"})
+    (action,) = build_plan(failing(ids.SYSCTL_INOTIFY), view, ALICE)
+    assert action.check_id == ids.SYSCTL_INOTIFY
+    assert action.refused.startswith("cannot edit /etc/sysctl.d/99-rootlesskube.conf line 2: expected 'key = value'")
 
 
 def test_an_existing_usable_range_is_kept(tmp_path):
@@ -94,7 +111,7 @@ def test_linger_without_systemd_is_skipped_and_with_systemd_runs_loginctl(tmp_pa
 
 
 def test_cgroup_v2_on_debian_edits_grub_only_with_the_flag(tmp_path):
-    view = tree(tmp_path, {"/etc/default/grub": 'GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX=""\n'})
+    view = tree(tmp_path, {"/etc/default/grub": 'GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX=""\n', "/run/systemd/system/x": ""})
     (action,) = build_plan(failing(ids.CGROUP_V2), view, ALICE)
     assert action.then == REBOOT and action.requires == "--kernel-cmdline"
     assert action.runs == (("update-grub",),)
@@ -108,8 +125,17 @@ def test_cgroup_v2_on_debian_edits_grub_only_with_the_flag(tmp_path):
 
 
 def test_cgroup_v2_on_fedora_uses_grubby(tmp_path):
-    (action,) = build_plan(failing(ids.CGROUP_V2), tree(tmp_path, os_release=FEDORA), ALICE)
+    view = tree(tmp_path, {"/run/systemd/system/x": ""}, os_release=FEDORA)
+    (action,) = build_plan(failing(ids.CGROUP_V2), view, ALICE)
     assert action.runs == (("grubby", "--update-kernel=ALL", "--args=systemd.unified_cgroup_hierarchy=1"),)
+
+
+def test_cgroup_v2_without_systemd_boots_with_cgroup_no_v1(tmp_path):
+    view = tree(tmp_path, {"/etc/default/grub": 'GRUB_CMDLINE_LINUX="quiet"\n'})
+    (action,) = build_plan(failing(ids.CGROUP_V2), view, ALICE)
+    assert action.writes[0].new == 'GRUB_CMDLINE_LINUX="quiet cgroup_no_v1=all"\n'
+    assert "cgroup_no_v1=all" in action.title and "systemd.unified_cgroup_hierarchy" not in action.writes[0].new
+    assert action.notes == (content.CGROUP_V2_WITHOUT_SYSTEMD,)
 
 
 def test_modules_skip_builtins_and_modprobe_only_with_a_module_tree(tmp_path):
@@ -131,12 +157,22 @@ def test_sysctls_merge_into_our_file_and_apply_now(tmp_path):
     assert action.runs[-1] == ("sysctl", "-w", "net.ipv4.ip_unprivileged_port_start=80")
 
 
-def test_apparmor_profiles_for_uncovered_binaries_only(tmp_path):
-    view = tree(tmp_path, {"/usr/bin/podman": "", "/usr/sbin/runc": "",
-                           "/etc/apparmor.d/runc": 'profile runc /usr/sbin/runc flags=(unconfined) {\n  userns,\n}\n'})
-    (action,) = build_plan(failing(ids.USERNS_APPARMOR), view, ALICE)
-    assert [w.path for w in action.writes] == ["/etc/apparmor.d/usr.bin.podman"]
-    assert action.runs == (("apparmor_parser", "-r", "/etc/apparmor.d/usr.bin.podman"),)
+def test_apparmor_profiles_for_the_binaries_the_doctor_names(tmp_path):
+    check = CheckResult(ids.USERNS_APPARMOR, FAIL, "t", "kernel.apparmor_restrict_unprivileged_userns = 1; profiles "
+                        "with 'userns,' in /etc/apparmor.d: /usr/sbin/runc (/etc/apparmor.d/runc); no profile allows "
+                        "user namespaces for: /usr/local/bin/podman, /opt/bin/crun", "fix")
+    (action,) = build_plan([check], tree(tmp_path), ALICE)
+    assert [w.path for w in action.writes] == ["/etc/apparmor.d/usr.local.bin.podman", "/etc/apparmor.d/opt.bin.crun"]
+    assert action.writes[0].new == content.apparmor_profile("/usr/local/bin/podman")
+    assert action.runs == (("apparmor_parser", "-r", "/etc/apparmor.d/usr.local.bin.podman"),
+                           ("apparmor_parser", "-r", "/etc/apparmor.d/opt.bin.crun"))
+
+
+def test_apparmor_warning_without_named_binaries_is_skipped(tmp_path):
+    check = CheckResult(ids.USERNS_APPARMOR, WARN, "t", "/proc/sys/kernel/apparmor_restrict_unprivileged_userns "
+                        "line 1: 'x' is not a number", "fix")
+    (action,) = build_plan([check], tree(tmp_path), ALICE)
+    assert action.skipped.startswith("the doctor names no binary without a profile") and action.writes == ()
 
 
 def test_tun_chmod_and_a_second_apply_changes_nothing(tmp_path):
@@ -181,3 +217,24 @@ def test_skipped_outcome(tmp_path):
     (action,) = build_plan(failing(ids.SESSION_LINGER), tree(tmp_path), ALICE)
     (outcome,) = apply_plan([action], tree(tmp_path), runner=Recorder())
     assert outcome.status == SKIPPED and outcome.done == ["systemd not present: skipped"]
+
+
+def test_a_command_that_failed_after_its_file_was_written_runs_again(tmp_path):
+    from rootlesskube.run import CommandError
+
+    view = tree(tmp_path, {"/lib/modules/6.1.0-test/modules.dep": ""})
+
+    def modprobe_fails(argv):
+        raise CommandError(argv, 1, stderr="modprobe: FATAL: Module vxlan not found")
+
+    with pytest.raises(CommandError):
+        apply_plan(build_plan(failing("module.vxlan"), view, ALICE), view, runner=modprobe_fails)
+    assert (tmp_path / "etc/modules-load.d/rootlesskube.conf").read_text() == content.HEADER + "vxlan\n"
+    # the check still fails, so the next plan has the action again: its file is right, its command still runs
+    actions = build_plan(failing("module.vxlan"), view, ALICE)
+    assert pending(actions, view) == actions
+    recorder = Recorder()
+    (outcome,) = apply_plan(actions, view, runner=recorder)
+    assert recorder.calls == [["modprobe", "vxlan"]]
+    assert (outcome.status, outcome.done) == (CHANGED, ["/etc/modules-load.d/rootlesskube.conf already as needed",
+                                                        "ran modprobe vxlan"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from . import fixes, ids
 from .context import Context, produces, version_tuple
 from .model import FAIL, PASS, SKIP, WARN, CheckResult
@@ -12,6 +14,8 @@ KEYS = {"kernel.keys.maxkeys": 20000, "kernel.keys.maxbytes": 500000}
 PORT_START_DEFAULT = 1024
 NOFILE_MIN = 64000  # kind's node entrypoint warns below this
 NPROC_MIN = 4096
+OSRELEASE = "/proc/sys/kernel/osrelease"
+KERNEL_RELEASE = re.compile(r"\d+\.\d+")  # "6.1.0-25-amd64"
 
 
 @produces(ids.OS)
@@ -24,9 +28,15 @@ def check_os(ctx: Context) -> CheckResult:
         return CheckResult(ids.OS, WARN, title, f"/etc/os-release does not exist; kernel {release}, {arch}",
                            "restore /etc/os-release (package base-files/*-release) so fixes match this system")
     if release is None:
-        return CheckResult(ids.OS, WARN, title, f"{ctx.distro.name}; /proc/sys/kernel/osrelease does not exist",
+        return CheckResult(ids.OS, WARN, title, f"{ctx.distro.name}; {OSRELEASE} does not exist",
                            "mount /proc in the host root, or run doctor on the running host")
     detail = f"{ctx.distro.name}, kernel {release}, {arch} (read from {where})"
+    if not KERNEL_RELEASE.match(release):
+        return CheckResult(ids.OS, WARN, title,
+                           f"{ctx.distro.name}, {arch}: the kernel release {release!r} ({OSRELEASE}) is not a "
+                           "version, so the kernel the driver needs cannot be checked",
+                           f"make {OSRELEASE} hold the kernel's release (a host root: mount its /proc), "
+                           "then run `rootlesskube doctor` again")
     kernel = version_tuple(release)
     if kernel < ctx.req.min_kernel:
         minimum = ".".join(map(str, ctx.req.min_kernel))

@@ -77,7 +77,7 @@ def check_tools(ctx: Context) -> List[CheckResult]:
                                        f"{'PATH' if ctx.view.live else 'the usual bin directories'})", fix))
             continue
         if ctx.live_reason():
-            results.append(CheckResult(check_id, PASS, title, f"{path} (version: {ctx.live_reason()})"))
+            results.append(CheckResult(check_id, SKIP, title, f"{path} is installed; its version: {ctx.live_reason()}"))
             continue
         probe = ctx.tool_version(tool)
         if probe.error:

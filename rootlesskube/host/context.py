@@ -25,7 +25,9 @@ VERSION_TIMEOUT = 10.0
 VERSION_ARGV = {
     "kind": ["version"],  # "kind v0.32.0 go1.26.3 linux/amd64"
     "minikube": ["version", "--short"],  # "v1.38.1"
+    "kubectl": ["version", "--client", "-o", "json"],  # {"clientVersion": {"gitVersion": "v1.36.3", ...}, ...}
 }
+VERSION_IN_JSON = {"kubectl": ("clientVersion", "gitVersion")}  # the others: the first dotted version printed
 _VERSION = re.compile(r"\bv?(\d+\.\d+(?:\.\d+)?)")
 
 
@@ -73,9 +75,9 @@ class Context:
 
     def systemd(self) -> bool:
         """Is systemd the init? Live: sd_booted()'s test; an image: is systemd installed."""
-        if self.view.live:
-            return self.view.exists("/run/systemd/system")
-        return any(self.view.exists(p) for p in ("/usr/lib/systemd/systemd", "/lib/systemd/systemd"))
+        from .readers import systemd_init
+
+        return systemd_init(self.view)
 
     # -- live probes ---------------------------------------------------------------------
     def start_probes(self) -> None:
@@ -87,7 +89,7 @@ class Context:
             self._futures["podman"] = early.take() or self._executor.submit(_podman_info)
         for tool in VERSION_ARGV:
             if tool in self.req.tools and self.find(tool):
-                self._futures[tool] = self._executor.submit(_tool_version, self.find(tool), VERSION_ARGV[tool])
+                self._futures[tool] = self._executor.submit(_tool_version, self.find(tool), tool)
 
     def podman_info(self) -> Probe:
         return self._result("podman", _podman_info)
@@ -96,7 +98,7 @@ class Context:
         path = self.find(tool)
         if tool not in VERSION_ARGV or path is None:
             return Probe()
-        return self._result(tool, lambda: _tool_version(path, VERSION_ARGV[tool]))
+        return self._result(tool, lambda: _tool_version(path, tool))
 
     def _result(self, key: str, compute) -> Probe:
         future = self._futures.get(key)
@@ -111,12 +113,24 @@ def _done(compute) -> Future:
     return future
 
 
-def _tool_version(path: str, args) -> Probe:
+def _tool_version(path: str, tool: str) -> Probe:
+    argv = [path, *VERSION_ARGV[tool]]
     try:
-        result = runner.run([path, *args], timeout=VERSION_TIMEOUT)
+        result = runner.run(argv, timeout=VERSION_TIMEOUT)
     except runner.CommandError as exc:
         return Probe(error=str(exc))
-    return Probe(value=parse_version(result.stdout))
+    keys = VERSION_IN_JSON.get(tool)
+    if keys is None:
+        return Probe(value=parse_version(result.stdout))
+    import json
+
+    try:
+        value = json.loads(result.stdout)
+        for key in keys:
+            value = value[key]
+    except (ValueError, KeyError, TypeError):
+        return Probe(error=f"`{runner.pretty(argv)}` printed no {'.'.join(keys)}: {runner.tail(result.stdout) or 'nothing'}")
+    return Probe(value=parse_version(str(value)))
 
 
 def parse_version(text: str) -> Optional[str]:

@@ -200,3 +200,63 @@ def test_early_podman_info_only_for_a_plain_doctor(args):
 
     early.start(args)
     assert early.take() is None
+
+
+# `kubectl version --client -o json`, recorded from a real kubectl (1.32.4, Google Cloud SDK build)
+KUBECTL_VERSION_JSON = """{
+  "clientVersion": {
+    "major": "1",
+    "minor": "32+",
+    "gitVersion": "v1.32.4-dispatcher",
+    "gitCommit": "4cb5f0764b8d5f425645c6f433394fede34a8a26",
+    "gitTreeState": "clean",
+    "buildDate": "2025-05-15T20:09:34Z",
+    "goVersion": "go1.23.8",
+    "compiler": "gc",
+    "platform": "linux/amd64"
+  },
+  "kustomizeVersion": "v5.5.0"
+}
+"""
+
+
+def _fake_kubectl(directory, stdout: str):
+    """A kubectl that answers only `version --client -o json` (anything else: exit 1)."""
+    import sys
+
+    directory.mkdir(exist_ok=True)
+    (directory / "version.json").write_text(stdout)
+    script = directory / "kubectl"
+    script.write_text(f"#!{sys.executable}\nimport sys\n"
+                      "if sys.argv[1:] != ['version', '--client', '-o', 'json']:\n    sys.exit(1)\n"
+                      f"sys.stdout.write(open({str(directory / 'version.json')!r}).read())\n")
+    script.chmod(0o755)
+    return script
+
+
+def test_kubectl_version_is_read_from_its_json(tmp_path):
+    from rootlesskube.host.context import _tool_version
+
+    probe = _tool_version(str(_fake_kubectl(tmp_path / "good", KUBECTL_VERSION_JSON)), "kubectl")
+    assert (probe.value, probe.error) == ("1.32.4", None)
+    probe = _tool_version(str(_fake_kubectl(tmp_path / "bad", "{}\n")), "kubectl")
+    assert probe.value is None and "printed no clientVersion.gitVersion: {}" in probe.error
+
+
+def test_live_doctor_reports_the_kubectl_version(monkeypatch, tmp_path):
+    script = _fake_kubectl(tmp_path / "bin", KUBECTL_VERSION_JSON)
+    monkeypatch.setenv("ROOTLESSKUBE_HOME", str(tmp_path / "home"))  # no installed copy wins over PATH
+    monkeypatch.setenv("PATH", f"{script.parent}{os.pathsep}{os.environ['PATH']}")
+    check = run_doctor(HostView("/"), _live_user(), "kind").get("tool.kubectl")
+    assert (check.status, check.detail) == ("pass", f"{script}, version 1.32.4")
+
+
+def test_garbage_or_empty_kernel_release_warns_naming_the_file(tree):
+    for release in ("garbage", ""):
+        tree.write("/proc/sys/kernel/osrelease", release + "\n")
+        check = run_doctor(tree.view(), USER, "minikube").get("os")
+        assert check.status == "warn", check
+        assert check.detail == (f"Fedora Linux 41 (Workstation Edition), x86_64: the kernel release {release!r} "
+                                "(/proc/sys/kernel/osrelease) is not a version, so the kernel the driver needs "
+                                "cannot be checked")
+        assert "/proc/sys/kernel/osrelease" in check.fix

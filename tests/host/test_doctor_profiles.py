@@ -9,8 +9,9 @@ import pytest
 from rootlesskube.host.doctor import run_doctor
 from tests.host.hosttree import DEBIAN12, RHEL8, UBUNTU, UID, USER, HostTree, healthy
 
+# checks that need a live process or command: `skip` under --host-root, with the reason
 LIVE_ONLY = ("limits.nofile", "limits.nproc", "session.xdg-runtime-dir", "session.login", "podman",
-             "podman.rootless", "resources.cpu", "resources.memory", "resources.disk")
+             "podman.rootless", "tool.kind", "tool.kubectl", "resources.cpu", "resources.memory", "resources.disk")
 KIND_IDS = ("os", "userns.max", "userns.debian-clone", "userns.apparmor", "cgroup.v2", "cgroup.delegation",
             "module.ip_tables", "module.ip6_tables", "module.iptable_nat", "module.ip6table_nat",
             "module.br_netfilter", "module.overlay", "module.nf_tables", "subuid", "subgid", "newuidmap",
@@ -58,6 +59,8 @@ def test_fedora_with_delegation_passes_everything(tree):
     assert report.host["package_manager"] == "dnf"
     assert report.host["live"] is False
     assert report.get("podman").detail.startswith("/usr/bin/podman is installed; `podman info`: --host-root ")
+    assert report.get("tool.kind").detail == (f"/usr/bin/kind is installed; its version: --host-root {tree.root}: "
+                                              "this needs the running host, not files")
 
 
 def test_ubuntu_2404_apparmor_restriction_names_the_unprofiled_binary(tree):
@@ -157,8 +160,10 @@ def test_hybrid_host_without_systemd_like_the_development_machine(tree):
         session_linger="skip")
     v2 = report.get("cgroup.v2")
     assert "hybrid" in v2.detail and "/sys/fs/cgroup/unified with only 'hugetlb'" in v2.detail
-    assert "systemd.unified_cgroup_hierarchy=1" in v2.fix and "update-grub" in v2.fix
-    assert "cgroup_no_v1=all" in v2.fix  # no systemd to read the first argument
+    # no systemd to read systemd.unified_cgroup_hierarchy=1: the kernel's own switch is the command
+    assert "  add cgroup_no_v1=all to GRUB_CMDLINE_LINUX in /etc/default/grub\n  update-grub\n" in v2.fix
+    assert "add systemd.unified_cgroup_hierarchy=1" not in v2.fix
+    assert "mount -t cgroup2 none /sys/fs/cgroup" in v2.fix
     assert report.get("cgroup.delegation").detail.startswith("no systemd (no systemd in the host root)")
     assert report.get("module.ip_tables").detail == "feature present (/proc/net/ip_tables_names)"
     assert "/lib/modules/6.18.44-fc-v657 does not exist" in report.get("module.iptable_nat").detail

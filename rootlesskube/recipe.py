@@ -57,6 +57,8 @@ LEVEL = Str("a Pod Security level", choices=PSS_LEVELS)
 VERSION = Str("a Pod Security version: latest or v1.N", check=validate_version, pattern="^(latest|v1\\.[0-9]+)$")
 SECONDS = Int(1, 86400, "a number of seconds from 1 to 86400")
 FILES = List_(Path_(), min_items=1)
+IMAGE_ARCHIVE = Path_("a docker-archive of the PMM image (`podman save --format docker-archive`), relative to the "
+                      "recipe; without it the image is pulled with rootless Podman")
 
 CLUSTER = Obj({
     "driver": Str("a driver", choices=DRIVERS),
@@ -79,9 +81,10 @@ NAMESPACE = Obj({
 }, required=("name",))
 
 WORKLOAD = Tagged({
-    "pmm3": Obj({"type": Str(choices=("pmm3",)), "namespace": _name("namespace")},
+    "pmm3": Obj({"type": Str(choices=("pmm3",)), "namespace": _name("namespace"), "imageArchive": IMAGE_ARCHIVE},
                 required=("type", "namespace"), description="PMM 3 (rootlesskube pmm deploy): must become Ready"),
-    "pmm2": Obj({"type": Str(choices=("pmm2",)), "namespace": _name("namespace"), "expect": Str(choices=("rejected",))},
+    "pmm2": Obj({"type": Str(choices=("pmm2",)), "namespace": _name("namespace"), "expect": Str(choices=("rejected",)),
+                 "imageArchive": IMAGE_ARCHIVE},
                 required=("type", "namespace", "expect"),
                 description="PMM 2, the negative control (rootlesskube pmm deploy --version 2 --expect-failure)"),
     "manifests": Obj({"type": Str(choices=("manifests",)), "namespace": _name("namespace"), "files": FILES,
@@ -133,6 +136,7 @@ class Workload:
     namespace: str
     expect: str = "ready"
     files: Tuple[str, ...] = ()  # absolute paths
+    image_archive: Optional[str] = None  # PMM: an absolute path; None = pull with rootless Podman
 
 
 @dataclass(frozen=True)
@@ -229,8 +233,9 @@ def parse(text: str, file: str) -> Recipe:
         source=file,
         cluster=spec,
         namespaces=tuple(_namespace(n) for n in data.get("namespaces", [])),
-        workloads=tuple(Workload(w["type"], w["namespace"], w.get("expect", "ready"),
-                                 _paths(base, w.get("files", []))) for w in data.get("workloads", [])),
+        workloads=tuple(Workload(w["type"], w["namespace"], w.get("expect", "ready"), _paths(base, w.get("files", [])),
+                                 _paths(base, [w["imageArchive"]])[0] if "imageArchive" in w else None)
+                        for w in data.get("workloads", [])),
         checks=tuple(Check(c["type"], c.get("namespace"), _paths(base, c.get("files", [])), c.get("level"),
                            c.get("version", "latest")) for c in data.get("checks", [])),
         timeouts=timeouts,

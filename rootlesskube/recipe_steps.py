@@ -91,6 +91,8 @@ def _workload_name(workload: Workload) -> str:
 
 def _workload_words(workload: Workload) -> str:
     what = ", ".join(workload.files) if workload.type == "manifests" else _workload_name(workload)
+    if workload.image_archive:
+        what += f" (image from {workload.image_archive})"
     expect = "expect Pod Security admission to reject it" if workload.expect == "rejected" else "expect it to run"
     return f"deploy {what} into namespace {workload.namespace}; {expect}"
 
@@ -155,7 +157,8 @@ class Runner:
         record.status = "failed"
         text = str(exc).strip() or "interrupted"
         record.message = text.splitlines()[0]
-        record.detail = text + (f"\nhint: {exc.hint}" if getattr(exc, "hint", None) else "")
+        seen = f"\n\n{record.detail}" if record.detail else ""  # what the step recorded before it failed
+        record.detail = text + (f"\nhint: {exc.hint}" if getattr(exc, "hint", None) else "") + seen
         self.result.exit_code = getattr(exc, "exit_code", EXIT_INTERRUPTED)
         ui.error(text, getattr(exc, "hint", None))
 
@@ -325,7 +328,8 @@ def _deploy_pmm(runner: Runner, step: PlannedStep, workload: Workload) -> str:
     from .workloads.pmm_deploy import DeployOptions, deploy
 
     options = DeployOptions(namespace=workload.namespace, version=3 if workload.type == "pmm3" else 2,
-                            wait_seconds=runner.recipe.timeouts.workload, expect_failure=workload.expect == "rejected")
+                            image_archive=workload.image_archive, wait_seconds=runner.recipe.timeouts.workload,
+                            expect_failure=workload.expect == "rejected")
     return deploy(_target(step, runner.recipe.timeouts.workload), options).outcome
 
 

@@ -20,7 +20,7 @@ import json
 import signal
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, List, Optional, Sequence
@@ -159,6 +159,7 @@ def up(spec: ClusterSpec, options: Optional[UpOptions] = None) -> ClusterRecord:
             if isinstance(exc, ClusterExists):
                 ctx.created = False  # someone else's cluster appeared meanwhile: never touch it
                 forget(spec.name)
+            _stop_pulls(ctx)
             cleanup_after_failure(ctx)
             raise
     assert ctx.record is not None
@@ -215,22 +216,41 @@ def _create(ctx: BringUp) -> Optional[bool]:
     ctx.record = ClusterRecord(spec.name, spec.driver, spec.as_dict(), spec.digest(), str(kubeconfig_path(spec.name)),
                                default_storage_class=ctx.driver.has_default_storage_class)
     save_record(ctx.record)
-    pool = ThreadPoolExecutor(max_workers=2)
-    ctx.pulls = [pool.submit(_pull, image, ctx.options.pull_timeout) for image in ctx.options.images]
+    ctx.pulls = [_in_background(_pull, image, ctx.options.pull_timeout) for image in ctx.options.images]
     ctx.created = True
-    try:
-        ctx.created_result = ctx.driver.create(spec)
-    finally:
-        pool.shutdown(wait=False)  # on success the next step waits for the pulls; on failure nobody should
+    ctx.created_result = ctx.driver.create(spec)  # on success the next step waits for the pulls
     for warning in ctx.created_result.warnings:
         ui.warn(warning)
     return None
+
+
+def _in_background(function: Callable, *args: Any) -> Future:
+    """Run function(*args) in a daemon thread (exit never waits for it); its outcome lands in the Future."""
+    future: Future = Future()
+
+    def work() -> None:
+        try:
+            future.set_result(function(*args))
+        except BaseException as exc:  # the step that waits reports it
+            future.set_exception(exc)
+
+    threading.Thread(target=work, name=f"rootlesskube {function.__name__}", daemon=True).start()
+    return future
 
 
 def _pull(image: str, timeout: float) -> None:
     from .podman import Podman
 
     Podman().pull(image, timeout=timeout)
+
+
+def _stop_pulls(ctx: BringUp) -> None:
+    """A failed or interrupted `up` stops the pulls still running instead of leaving them behind."""
+    running = [image for image, future in zip(ctx.options.images, ctx.pulls) if not future.done()]
+    if running:
+        from .podman import Podman
+
+        Podman().stop_pulls(running)
 
 
 def _pulled(ctx: BringUp) -> Optional[bool]:

@@ -187,3 +187,34 @@ def test_verify_pid_of_a_vanished_process():
     with pytest.raises(RootlesskubeError) as err:
         verify.verify_pid(child.pid, ALICE)
     assert err.value.message == f"there is no process with pid {child.pid}"
+
+
+def test_cli_needs_a_container_or_a_pid(cli):
+    code, out, err = cli("verify")
+    assert code == 2
+    assert "error: verify needs --container NAME or --pid PID" in err
+    assert out == ""
+
+
+def test_cli_refuses_both_a_container_and_a_pid(cli):
+    code, out, err = cli("verify", "--container", "rk-dev-control-plane", "--pid", "1")
+    assert code == 2
+    assert "--container" in err and "--pid" in err and "error: " in err
+    assert out == ""
+
+
+def test_cli_refuses_to_call_a_rootful_podman_rootless_exit_4(cli, monkeypatch):
+    from rootlesskube import podman
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    monkeypatch.setattr(podman, "Podman", lambda: RecordedPodman(child.pid))
+    try:
+        code, out, err = cli("verify", "--container", "rk-dev-control-plane", "--json")
+    finally:
+        child.kill()
+        child.wait()
+    assert code == 4, err
+    data = json.loads(out)
+    assert data["rootless"] is False and data["podman"]["rootless"] is False
+    assert data["problems"] == ["podman info reports rootless: false; this Podman runs containers as host root"]
+    assert "error: NOT rootless: container rk-dev-control-plane: podman info reports rootless: false" in err

@@ -126,9 +126,17 @@ def add_subid_line(existing: Optional[str], user: str, start: int, count: int) -
     return text + subid_line(user, start, count)
 
 
+UDEV_RULES = {"tun": TUN_UDEV_RULE, "fuse": FUSE_UDEV_RULE}
+
+
+def device_udev_line(kernel_name: str) -> str:
+    """The rule that keeps a misc device (tun, fuse) usable by users (0666) across reboots."""
+    return f'KERNEL=="{kernel_name}", SUBSYSTEM=="misc", MODE="0666"'
+
+
 def device_udev_rule(kernel_name: str) -> str:
-    """A udev rule that keeps a misc device (tun, fuse) usable by users (0666) across reboots."""
-    return HEADER + f'KERNEL=="{kernel_name}", SUBSYSTEM=="misc", MODE="0666"\n'
+    """The udev rules file host_setup writes for a misc device."""
+    return HEADER + device_udev_line(kernel_name) + "\n"
 
 
 def tun_udev_rule() -> str:

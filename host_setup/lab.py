@@ -44,6 +44,9 @@ COLUMNS = [f.name for f in fields(Assignment)]
 def lab_users(users: Optional[str], count: Optional[int], prefix: str) -> List[str]:
     from rootlesskube import names
 
+    if users and count:
+        raise UsageError("lab takes either --users or --count, not both",
+                         hint="name the users (--users a,b,c) or number them (--count N --prefix P)")
     if users:
         wanted = [u.strip() for u in users.split(",") if u.strip()]
     elif count:

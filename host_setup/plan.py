@@ -93,10 +93,9 @@ def build_plan(checks: Iterable[CheckResult], view: HostView, user: Target, opti
             add(lambda c=check_id: _subids(view, user, options.subid_count, c), check_id)
     if ids.SESSION_LINGER in unmet:
         add(lambda: linger_action(view, user), ids.SESSION_LINGER)
-    for check_id, device, rule, kernel_name in ((ids.DEV_TUN, content.DEV_TUN, content.TUN_UDEV_RULE, "tun"),
-                                                (ids.DEV_FUSE, content.DEV_FUSE, content.FUSE_UDEV_RULE, "fuse")):
+    for check_id, device, kernel_name in ((ids.DEV_TUN, content.DEV_TUN, "tun"), (ids.DEV_FUSE, content.DEV_FUSE, "fuse")):
         if check_id in unmet:
-            add(lambda c=check_id, d=device, r=rule, k=kernel_name: _device(view, c, d, r, k), check_id)
+            add(lambda c=check_id, d=device, k=kernel_name: _device(view, c, d, k), check_id)
     package_ids = [i for i in PACKAGE_CHECKS if i in unmet]
     if package_ids:
         add(lambda: _packages(view, ids.CGROUP_V2 in unmet, package_ids), *package_ids)
@@ -246,8 +245,9 @@ def linger_action(view: HostView, user: Target) -> Action:
     return Action(ids.SESSION_LINGER, title, runs=(("loginctl", "enable-linger", user.name),))
 
 
-def _device(view: HostView, check_id: str, device: str, rule: str, kernel_name: str) -> Action:
+def _device(view: HostView, check_id: str, device: str, kernel_name: str) -> Action:
     title = f"make {device} usable by users (mode 0666)"
+    rule = content.UDEV_RULES[kernel_name]
     writes: Tuple[FileChange, ...] = ()
     notes: Tuple[str, ...] = ()
     if facts.udev_present(view):

@@ -26,15 +26,15 @@ def _check_device(ctx: Context, check_id: str, device: str, module: str, needed_
     info = ctx.view.stat(device)
     if info is None:
         return CheckResult(check_id, bad, title, f"{device} does not exist ({needed_for})",
-                           fixes.device_mode(device, "0666", module))
+                           fixes.device_mode(device, module))
     kind = "character device" if stat.S_ISCHR(info.st_mode) else "file"
     if ctx.view.live and kind != "character device":
         return CheckResult(check_id, bad, title, f"{device} is not a character device ({needed_for})",
-                           fixes.device_mode(device, "0666", module))
+                           fixes.device_mode(device, module))
     detail = f"{device}: {kind} {stat.filemode(info.st_mode)} owner uid {info.st_uid} gid {info.st_gid}"
     if not _usable(ctx, info):
         return CheckResult(check_id, bad, title, f"{detail}: {ctx.user.name} cannot read and write it ({needed_for})",
-                           fixes.device_mode(device, "0666", module))
+                           fixes.device_mode(device, module))
     return CheckResult(check_id, PASS, title, detail)
 
 

@@ -18,8 +18,9 @@ from host_setup.content import (  # noqa: F401  (re-exported for the checks)
     DELEGATE_CONF,
     MODULES_LOAD_CONF,
     SYSCTL_CONF,
-    TUN_UDEV_RULE,
+    UDEV_RULES,
     cgroup_v2_kernel_args,
+    device_udev_line,
 )
 
 from .view import HostView
@@ -90,6 +91,12 @@ def _join(argv: Sequence[str]) -> str:
     import shlex
 
     return shlex.join(argv)
+
+
+def _quote(word: str) -> str:
+    import shlex
+
+    return shlex.quote(word)
 
 
 def install_argv(family: str, programs: Iterable[str]) -> List[str]:
@@ -185,11 +192,11 @@ def linger(user: str) -> str:
     return as_root([f"loginctl enable-linger {user}"], "Without it the cluster stops when the last session ends.")
 
 
-def device_mode(device: str, mode: str, module: str) -> str:
-    rule = TUN_UDEV_RULE if module == "tun" else f"/etc/udev/rules.d/70-rootlesskube-{module}.rules"
+def device_mode(device: str, module: str) -> str:
+    """modprobe, chmod 0666 and the udev rule host_setup writes (its content module: one copy)."""
     return as_root(
-        [f"modprobe {module}", f"chmod {mode} {device}",
-         f"echo 'KERNEL==\"{module}\", MODE=\"{mode}\"' > {rule}"],
+        [f"modprobe {module}", f"chmod 0666 {device}",
+         f"echo {_quote(device_udev_line(module))} > {UDEV_RULES[module]}"],
         "The udev rule keeps the mode after a reboot.",
     )
 

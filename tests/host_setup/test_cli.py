@@ -58,6 +58,14 @@ def test_lab_needs_users(host_setup, monkeypatch):
     assert code == 2 and "lab needs the users" in err
 
 
+def test_lab_users_and_count_are_mutually_exclusive(host_setup, monkeypatch, tmp_path):
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    code, out, err = host_setup("lab", "--users", "a,b", "--count", "3", "--roster", tmp_path / "r.json", "--yes")
+    assert (code, out) == (2, "")
+    assert "lab takes either --users or --count, not both" in err
+    assert not (tmp_path / "r.json").exists()
+
+
 def test_lab_roster_suffix_is_checked(host_setup, monkeypatch, tmp_path):
     monkeypatch.setattr(os, "geteuid", lambda: 0)
     code, out, err = host_setup("lab", "--users", "a", "--roster", tmp_path / "r.txt", "--yes")

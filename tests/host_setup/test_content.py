@@ -85,3 +85,12 @@ def test_grub_default_unparsable_value_names_the_line():
     with pytest.raises(Unparsable) as info:
         content.grub_default_with_arg('# x\nGRUB_CMDLINE_LINUX="a\n')
     assert info.value.line_no == 2
+
+
+def test_the_doctors_device_fix_writes_the_same_udev_rule_as_host_setup():
+    from rootlesskube.host import fixes
+
+    for module, rule in (("tun", content.TUN_UDEV_RULE), ("fuse", content.FUSE_UDEV_RULE)):
+        fix = fixes.device_mode(f"/dev/{module}", module)
+        assert f"echo '{content.device_udev_line(module)}' > {rule}" in fix
+        assert content.device_udev_rule(module) == content.HEADER + content.device_udev_line(module) + "\n"

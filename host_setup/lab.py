@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence
 
 from rootlesskube.errors import UsageError
+from rootlesskube.host import users
 from rootlesskube.host.view import HostView
 
 from . import atomic, content, subid
@@ -113,10 +114,11 @@ def prepare_lab(view: HostView, wanted: List[str], roster: List[Assignment], per
             entry = pwd.getpwnam(name)
         target = Target(name, entry.pw_uid)
         apply_plan(subid_actions(view, target, subid_count) + [linger_action(view, target)], view, runner=runner)
+        real = users.real_ids(view)
         uid_range = subid.usable_range(subid.entries(atomic.read_text(view.path(content.SUBUID)), content.SUBUID),
-                                       name, entry.pw_uid, subid_count)
+                                       name, entry.pw_uid, subid_count, real)
         gid_range = subid.usable_range(subid.entries(atomic.read_text(view.path(content.SUBGID)), content.SUBGID),
-                                       name, entry.pw_uid, subid_count)
+                                       name, entry.pw_uid, subid_count, real)
         old = kept.get(name)
         ports = (range(old.port_first, old.port_last + 1) if old
                  else port_block(result, per_user))

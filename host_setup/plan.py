@@ -10,7 +10,7 @@ import stat
 from dataclasses import dataclass
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
-from rootlesskube.host import check_system, check_userns, fixes, ids, subids
+from rootlesskube.host import check_system, check_userns, fixes, ids, subids, users
 from rootlesskube.host.model import FAIL, PASS, SKIP, CheckResult
 from rootlesskube.host.readers import read_sysctl
 from rootlesskube.host.view import HostView
@@ -223,14 +223,15 @@ def _subids(view: HostView, user: Target, count: int, check_id: str) -> Action:
     gid_entries = subid.entries(gid_text, content.SUBGID)
     own = uid_entries if path == content.SUBUID else gid_entries
     title = f"give {user.name} {count} subordinate {'uids' if path == content.SUBUID else 'gids'} that overlap nothing"
-    existing = subid.usable_range(own, user.name, user.uid, count)
+    real = users.real_ids(view)
+    existing = subid.usable_range(own, user.name, user.uid, count, real)
     if existing is not None:
         return Action(check_id, title, skipped=f"{path} line {existing.line_no} already gives {user.name} "
                       f"{existing.start}-{existing.end - 1}")
-    start = subid.common_free_start(uid_entries, gid_entries, count)
+    start = subid.common_free_start(uid_entries, gid_entries, count, real)
     line = content.subid_line(user.name, start, count).rstrip("\n")
     notes = tuple(f"{path} line {e.line_no} ({e.owner}:{e.start}:{e.count}) is kept; it is too small or overlaps "
-                  "another range" for e in subids.entries_for(own, user.name, user.uid))
+                  "another range or real ids" for e in subids.entries_for(own, user.name, user.uid))
     if view.exists("/usr/sbin/usermod"):
         return Action(check_id, title, runs=(("usermod", switch, f"{start}-{start + count - 1}", user.name),),
                       adds=((path, line),), then=RELOGIN, notes=notes)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import Iterable, List, Optional
 
 from rootlesskube.errors import RootlesskubeError
 from rootlesskube.host import subids
@@ -24,15 +24,18 @@ def entries(text: Optional[str], path: str) -> List[SubidEntry]:
     return found
 
 
-def usable_range(found: List[SubidEntry], user: str, uid: int, count: int) -> Optional[SubidEntry]:
-    """The user's first range of at least `count` ids that overlaps no other entry."""
+def usable_range(found: List[SubidEntry], user: str, uid: int, count: int,
+                 real_ids: Iterable[int] = ()) -> Optional[SubidEntry]:
+    """The user's first range of at least `count` ids that overlaps no other entry and no real id."""
     clashing = {id(e) for pair in subids.overlaps(found) for e in pair}
     for entry in subids.entries_for(found, user, uid):
-        if entry.count >= count and id(entry) not in clashing:
+        if entry.count >= count and id(entry) not in clashing and not entry.intersects(0, subids.UID_CEILING) \
+                and not subids.real_ids_inside(entry, real_ids):
             return entry
     return None
 
 
-def common_free_start(uid_entries: List[SubidEntry], gid_entries: List[SubidEntry], count: int) -> int:
-    """A start free in both files, so the user gets the same range for uids and gids."""
-    return subids.free_range(uid_entries + gid_entries, count)
+def common_free_start(uid_entries: List[SubidEntry], gid_entries: List[SubidEntry], count: int,
+                      real_ids: Iterable[int] = ()) -> int:
+    """A start free in both files and of every real uid and gid, so the user gets the same range for both."""
+    return subids.free_range(uid_entries + gid_entries, count, real_ids=real_ids)

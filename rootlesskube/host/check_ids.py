@@ -6,7 +6,7 @@ import os
 import stat
 from typing import List
 
-from . import fixes, ids, subids
+from . import fixes, ids, subids, users
 from .context import Context, produces
 from .model import FAIL, PASS, WARN, CheckResult
 
@@ -20,7 +20,8 @@ def _check_file(ctx: Context, check_id: str, host_path: str, own_id: int) -> Che
                            fixes.subids(user, subids.START_FLOOR, subids.MIN_COUNT))
     entries, problems = subids.parse(text, host_path)
     mine = subids.entries_for(entries, user, ctx.user.uid)
-    new_range = fixes.subids(user, subids.free_range(entries, subids.MIN_COUNT), subids.MIN_COUNT)
+    real = users.real_ids(ctx.view)
+    new_range = fixes.subids(user, subids.free_range(entries, subids.MIN_COUNT, real_ids=real), subids.MIN_COUNT)
     garbage = ("; " + "; ".join(problems)) if problems else ""
     if not mine:
         return CheckResult(check_id, FAIL, title,
@@ -33,6 +34,10 @@ def _check_file(ctx: Context, check_id: str, host_path: str, own_id: int) -> Che
     for entry in mine:
         if entry.intersects(0, subids.UID_CEILING) or entry.intersects(own_id, own_id + 1):
             wrong.append(f"line {entry.line_no} overlaps real ids (below {subids.UID_CEILING} or {own_id} itself)")
+        elif subids.real_ids_inside(entry, real):
+            inside = subids.real_ids_inside(entry, real)
+            wrong.append(f"line {entry.line_no} contains real ids: {', '.join(real[i] for i in inside[:3])}"
+                         + (f" and {len(inside) - 3} more" if len(inside) > 3 else "") + " (/etc/passwd, /etc/group)")
     for first, second in subids.overlaps(entries):
         if (first in mine) != (second in mine):
             other = second if first in mine else first

@@ -8,7 +8,7 @@ new one. Nothing here touches the file system.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Tuple
+from typing import Iterable, List, Tuple
 
 MIN_COUNT = 65536
 # Real uids live below this (login.defs UID_MAX is 60000; nobody is 65534).
@@ -76,13 +76,23 @@ def overlaps(entries: List[SubidEntry]) -> List[Tuple[SubidEntry, SubidEntry]]:
     return sorted(pairs, key=lambda p: (p[0].line_no, p[1].line_no))
 
 
+def real_ids_inside(entry: SubidEntry, real_ids: Iterable[int]) -> List[int]:
+    """The real ids (of users and groups, from /etc/passwd and /etc/group) that the entry's range contains."""
+    return sorted(i for i in set(real_ids) if entry.start <= i < entry.end)
+
+
 def free_range(entries: List[SubidEntry], count: int = MIN_COUNT, uid_ceiling: int = UID_CEILING,
-               start_floor: int = START_FLOOR) -> int:
-    """The lowest start of `count` ids that overlaps no entry and no real uid (below uid_ceiling)."""
+               start_floor: int = START_FLOOR, real_ids: Iterable[int] = ()) -> int:
+    """The lowest start of `count` ids that overlaps no entry and no real id.
+
+    Real ids live below uid_ceiling; any above it (real_ids: every uid and gid the host
+    has) is stepped over like a one-id range.
+    """
     if count <= 0:
         raise ValueError("count must be positive")
     start = max(start_floor, uid_ceiling)
-    for entry in sorted(entries, key=lambda e: e.start):
-        if entry.intersects(start, start + count):
-            start = entry.end
+    taken = sorted([(e.start, e.end) for e in entries] + [(i, i + 1) for i in set(real_ids) if i >= start])
+    for first, end in taken:
+        if first < start + count and start < end:
+            start = end
     return start

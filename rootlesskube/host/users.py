@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import FrozenSet
+from typing import Dict, FrozenSet
 
 from .. import names
 from ..errors import UsageError
@@ -48,3 +48,22 @@ def _supplementary(view: HostView, name: str) -> FrozenSet[int]:
         if len(fields) == 4 and fields[2].isdigit() and name in fields[3].split(","):
             gids.add(int(fields[2]))
     return frozenset(gids)
+
+
+def real_ids(view: HostView) -> Dict[int, str]:
+    """Every uid in /etc/passwd and gid in /etc/group, each with whose it is ("uid 70000 of bob").
+
+    Subordinate ranges must not contain them. An unreadable file gives what the other has.
+    """
+    found: Dict[int, str] = {}
+    for path, kind in (("/etc/group", "gid"), ("/etc/passwd", "uid")):
+        try:
+            text = view.read(path) or ""
+        except HostReadError:
+            continue
+        for line in text.splitlines():
+            fields = line.split(":")
+            if len(fields) >= 3 and fields[2].isdigit():
+                owner = fields[0] if kind == "uid" else f"group {fields[0]}"
+                found[int(fields[2])] = f"{kind} {fields[2]} of {owner}"
+    return found

@@ -47,6 +47,17 @@ def test_subuid_range_over_real_uids_fails(tree):
     assert "line 1 overlaps real ids (below 65536 or 1000 itself)" in check.detail
 
 
+def test_subuid_range_over_another_users_high_uid_fails_naming_it(tree):
+    tree.users(["bob:x:530000:530000:Bob:/home/bob:/bin/sh"])  # inside alice's 524288-589823
+    tree.write("/etc/group", "root:x:0:\nalice:x:1000:\ndevs:x:540000:\n")
+    report = run_doctor(tree.view(), USER, "kind")
+    check = report.get("subuid")
+    assert check.status == "fail"
+    assert check.detail.endswith("line 1 contains real ids: uid 530000 of bob, gid 540000 of group devs "
+                                 "(/etc/passwd, /etc/group)")
+    assert f"usermod --add-subuids 100000-165535 --add-subgids 100000-165535 {USER}" in check.fix
+
+
 def test_unreadable_file_warns_naming_it(tree):
     tree.remove("/etc/subgid")
     (tree.root / "etc/subgid").mkdir()  # we run as root: a directory is what cannot be read as a file

@@ -66,3 +66,10 @@ def test_free_range_with_a_range_that_contains_a_later_one():
 def test_free_range_rejects_a_non_positive_count():
     with pytest.raises(ValueError):
         free_range([], 0)
+
+
+def test_free_range_steps_over_real_ids_above_the_ceiling():
+    assert free_range([], 65536, real_ids=[1000, 120000]) == 120001
+    entries, _ = parse("a:100000:65536\n", "/etc/subuid")
+    assert free_range(entries, 65536, real_ids=[200000]) == 200001
+    assert free_range(entries, 10, real_ids=[165536, 165540]) == 165541

@@ -25,11 +25,15 @@ garbage = st.sampled_from(["garbage", "a:b:c", "x:1", "y:1:0", "::"])
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(lines=st.lists(entry_line | comment | blank, max_size=25), user=names,
-       uid=st.integers(1000, 60000), count=st.integers(65536, 500_000), final_newline=st.booleans())
-def test_new_range_never_overlaps_and_foreign_lines_are_kept(tmp_path_factory, lines, user, uid, count, final_newline):
+       uid=st.integers(1000, 60000), count=st.integers(65536, 500_000), final_newline=st.booleans(),
+       high_uids=st.lists(st.integers(65536, 3_000_000), max_size=5))
+def test_new_range_never_overlaps_and_foreign_lines_are_kept(tmp_path_factory, lines, user, uid, count, final_newline,
+                                                             high_uids):
     root = tmp_path_factory.mktemp("host")
     text = "\n".join(lines) + ("\n" if final_newline and lines else "")
-    view = tree(root, {"/usr/sbin/usermod": None, "/etc/subuid": text, "/etc/subgid": text})
+    # other users with real uids above 65536 (and same-numbered groups): no range may contain them
+    passwd = "".join(f"u{n}:x:{real}:{real}::/home/u{n}:/bin/sh\n" for n, real in enumerate(high_uids))
+    view = tree(root, {"/usr/sbin/usermod": None, "/etc/subuid": text, "/etc/subgid": text, "/etc/passwd": passwd})
     apply_plan(subid_actions(view, Target(user, uid), count), view, runner=lambda argv: None)
     for name in ("subuid", "subgid"):
         after = (root / "etc" / name).read_text()
@@ -37,7 +41,8 @@ def test_new_range_never_overlaps_and_foreign_lines_are_kept(tmp_path_factory, l
         entries, problems = subids.parse(after, name)
         assert problems == []
         mine = subids.entries_for(entries, user, uid)
-        usable = [e for e in mine if e.count >= count and not any(e in pair for pair in subids.overlaps(entries))]
+        usable = [e for e in mine if e.count >= count and not any(e in pair for pair in subids.overlaps(entries))
+                  and not e.intersects(0, subids.UID_CEILING) and not subids.real_ids_inside(e, high_uids)]
         assert usable, after
         added = after[len(text):]
         if added:
@@ -46,6 +51,7 @@ def test_new_range_never_overlaps_and_foreign_lines_are_kept(tmp_path_factory, l
             assert owner == user and int(size) == count and int(start) >= 65536
             others = [e for e in entries if e.line_no != len(after.splitlines())]
             assert not any(e.intersects(int(start), int(start) + count) for e in others)
+            assert not any(int(start) <= real < int(start) + count for real in high_uids)
 
 
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

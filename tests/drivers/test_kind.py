@@ -304,3 +304,40 @@ def test_up_json_on_a_host_that_is_not_ready_prints_the_doctor_report(cli, stand
     assert json.loads(out)["checks"][0]["id"] == "cgroup.v2"
     assert "the host is not ready for kind:" in err
     assert standins.calls() == []
+
+
+def test_delete_of_a_missing_cluster_is_fine(standins):
+    from rootlesskube.drivers.kind import KindDriver
+
+    KindDriver().delete("nope")  # kind delete is idempotent (contracts §1.6)
+    assert standins.argvs("kind") == [["kind", "delete", "cluster", "--name", "nope"]]
+
+
+def test_kinds_own_already_exists_is_ours_and_the_cluster_is_not_touched(cli, standins, monkeypatch):
+    from rootlesskube.drivers.base import ClusterSpec
+    from rootlesskube.drivers.kind import KindDriver
+
+    KindDriver().create(ClusterSpec("rk-dev"))  # someone else's, created between our look and our create
+    monkeypatch.setattr(KindDriver, "exists", lambda self, name: False)
+    code, out, err = cli("up", "--name", "rk-dev")
+    assert code == 1
+    assert "error: a kind cluster named 'rk-dev' already exists" in err
+    assert "hint: `rootlesskube up --name rk-dev` reuses it; `--recreate` replaces it" in err
+    assert ["delete", "cluster"] not in [c["argv"][1:3] for c in standins.calls("kind")]
+    assert "rk-dev" in standins.tool_state("kind")["clusters"]
+    assert cluster.load_record("rk-dev") is None
+
+
+def test_the_provider_is_checked_before_already_exists(standins):
+    from rootlesskube.drivers.base import ClusterSpec
+    from rootlesskube.drivers.kind import KindDriver
+    from rootlesskube.errors import RootlesskubeError
+
+    KindDriver().create(ClusterSpec("rk-dev"))
+    standins.scenario("kind", create="rootless-no-delegation")
+    try:
+        KindDriver().create(ClusterSpec("rk-dev"))
+    except RootlesskubeError as exc:
+        assert "requires setting systemd property" in str(exc)
+    else:
+        raise AssertionError("the second create succeeded")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import stat
+import time
 
 from rootlesskube import cluster
 
@@ -57,14 +58,58 @@ def test_multinode_status_lists_every_node(standins):
     assert driver.node_containers("rk-mk") == ["rk-mk", "rk-mk-m02"]
 
 
-def test_podman_not_running_becomes_our_message(cli, standins):
-    standins.scenario("minikube", start="podman-not-running")
+def test_podman_not_running_becomes_our_message():
+    # minikube reaches PROVIDER_PODMAN_NOT_RUNNING through `sudo -n podman` (no --rootless): its recorded text
+    from rootlesskube.drivers.minikube import MinikubeDriver
+    from rootlesskube.run import Result
+    from tests.conftest import CONTRACTS
+
+    sample = CONTRACTS / "minikube"
+    result = Result(("minikube", "start"), 63, (sample / "start.sudo-password-required.stdout.txt").read_text(),
+                    (sample / "start.sudo-password-required.stderr.txt").read_text(), 1.0)
+    error = MinikubeDriver()._error("minikube could not start cluster 'rk-mk'", result)
+    assert error.message == (
+        "minikube could not start cluster 'rk-mk': minikube could not use podman (PROVIDER_PODMAN_NOT_RUNNING, "
+        "exit 63: \"sudo -n -k podman version --format {{.Version}}\" exit status 1: sudo: a password is required)")
+    assert error.hint.startswith("check that `podman info` works as this user")
+
+
+def test_the_standin_without_rootless_fails_as_sudo_podman_does(standins):
+    from rootlesskube.run import run
+
+    result = run(["minikube", "start", "-p", "rk-mk", "--driver=podman"], timeout=30, check=False)
+    assert result.returncode == 63
+    assert "Exiting due to PROVIDER_PODMAN_NOT_RUNNING" in result.stderr
+
+
+def test_podman_not_found_becomes_our_message(cli, standins):
+    standins.scenario("minikube", start="podman-not-found")
     code, out, err = cli("up", "--driver", "minikube", "--name", "rk-mk")
     assert code == 1
-    assert ("minikube could not start cluster 'rk-mk': minikube could not use podman (PROVIDER_PODMAN_NOT_RUNNING, "
-            "exit 63: ") in err
-    assert "hint: check that `podman info` works as this user" in err
-    assert standins.tool_state("minikube")["clusters"] == {}
+    assert ("minikube could not start cluster 'rk-mk': minikube did not find podman (PROVIDER_PODMAN_NOT_FOUND, "
+            "exit 65: The 'podman' provider was not found: exec: \"podman\": executable file not found in $PATH)") in err
+    assert "hint: install Podman (Debian/Ubuntu: apt-get install podman)" in err
+    assert cluster.load_record("rk-mk") is None
+
+
+def test_recreate_deletes_the_profile_and_starts_it_again(cli, standins):
+    assert cli("up", "--driver", "minikube", "--name", "rk-mk")[0] == 0
+    code, out, err = cli("up", "--driver", "minikube", "--name", "rk-mk", "--recreate")
+    assert code == 0, err
+    assert "deleting cluster 'rk-mk' to recreate it (--recreate)" in err
+    verbs = [c["argv"][1] for c in standins.calls("minikube") if c["argv"][1] in ("start", "delete")]
+    assert verbs == ["start", "delete", "start"]
+    assert list(standins.tool_state("minikube")["clusters"]) == ["rk-mk"]
+
+
+def test_a_hung_start_hits_its_timeout_and_is_cleaned_up(cli, standins, monkeypatch):
+    monkeypatch.setenv("RK_STANDIN_HANG", "minikube start")
+    started = time.monotonic()
+    code, out, err = cli("up", "--driver", "minikube", "--name", "rk-mk", "--timeout", "2")
+    assert time.monotonic() - started < 20
+    assert code == 1
+    assert "did not finish within 2s and was stopped" in err
+    assert standins.argvs("minikube")[-1] == ["minikube", "delete", "-p", "rk-mk", "--rootless"]
     assert cluster.load_record("rk-mk") is None
 
 

@@ -124,3 +124,31 @@ def test_a_single_node_is_untainted_with_the_checkout_kubeconfig(cli, standins, 
                           "node-role.kubernetes.io/control-plane-"]
     assert kubectl[1][3:5] == ["wait", "--for=condition=Ready"]  # untainted before the wait for Ready
     assert "   ok: let the single node run workloads (remove the control-plane taint) (" in err
+
+
+def test_second_up_reuses_and_runs_no_make_target(cli, standins, checkout):
+    assert cli("up", "--driver", "usernetes", "--name", "u7s", "--usernetes-dir", checkout)[0] == 0
+    before = (len(standins.calls("make")), len(standins.calls("kubectl")))
+    code, out, err = cli("up", "--driver", "usernetes", "--name", "u7s", "--usernetes-dir", checkout)
+    assert code == 0, err
+    assert "cluster 'u7s' already exists with the same spec: reusing it" in err
+    assert len(standins.calls("make")) == before[0]
+    assert [c["argv"][3] for c in standins.calls("kubectl")[before[1]:]] == ["wait"]  # no second untaint
+    assert cluster.load_record("u7s").reused is True
+
+
+def test_delete_of_a_missing_cluster_runs_nothing(standins):
+    from rootlesskube.drivers.usernetes import UsernetesDriver
+
+    UsernetesDriver().delete("nope")  # no checkout was ever used for it: nothing to take down
+    assert standins.calls() == []
+
+
+def test_a_hung_make_hits_its_timeout_and_is_cleaned_up(cli, standins, checkout, monkeypatch):
+    monkeypatch.setenv("RK_STANDIN_HANG", "make kubeadm-init")
+    code, out, err = cli("up", "--driver", "usernetes", "--name", "u7s", "--usernetes-dir", checkout, "--timeout", "2")
+    assert code == 1
+    assert "`make kubeadm-init` did not finish within 2s and was stopped" in err
+    assert standins.argvs("make") == [["make", "up"], ["make", "kubeadm-init"], ["make", "down-v"]]
+    assert "deleted the half-created cluster 'u7s'" in err
+    assert cluster.load_record("u7s") is None

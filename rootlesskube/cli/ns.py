@@ -14,12 +14,22 @@ class _KubeCommand(Command):
     # not plumbum's envname: kubectl reads $KUBECONFIG itself, which may list several files
     kubeconfig = cli.SwitchAttr(["--kubeconfig"], str, argname="FILE",
                                 help="the cluster's kubeconfig (default: $KUBECONFIG, else ~/.kube/config)")
+    cluster = cli.SwitchAttr(["--cluster"], str, argname="NAME", excludes=["--kubeconfig"],
+                             help="a cluster rootlesskube created (its kubeconfig and cluster-wide default)")
     json = cli.Flag(["--json"], help="print the result as JSON on stdout")
 
-    def kubectl(self):
-        from ..kube import Kubectl
+    def kube(self):
+        """kubectl for the cluster in use, and its cluster-wide Pod Security configuration when rootlesskube
+        created it (named with --cluster, or by its kubeconfig)."""
+        import os
 
-        return Kubectl(kubeconfig=self.kubeconfig or None)
+        from ..kube import Kubectl
+        from ..pss.namespaces import cluster_defaults
+        from ..workloads.target import record_in_use
+
+        record = record_in_use(self.cluster, self.kubeconfig or os.environ.get("KUBECONFIG"))
+        kubeconfig = record.kubeconfig if self.cluster else self.kubeconfig or None
+        return Kubectl(kubeconfig=kubeconfig), cluster_defaults(record.driver, record.spec) if record else None
 
 
 class Ns(Group):
@@ -33,7 +43,9 @@ class NsApply(_KubeCommand):
         "it in the audit log. A mode you do not give keeps no label (warn then follows a "
         "stricter enforce; audit uses the cluster default). Every mode gets an explicit "
         "version label. --dry-run changes nothing: it evaluates the pods already running "
-        "in NAME against the new enforce level and lists those that would be rejected."
+        "in NAME against the new enforce level and lists those that would be rejected; as the "
+        "admission controller, it evaluates none when enforce is unchanged, privileged or only "
+        "loosened at the same version, or the namespace is exempt by the cluster's default."
     )
 
     enforce = cli.SwitchAttr(["--enforce"], str, argname="LEVEL", mandatory=True, help=f"enforce level: {_LEVEL_HELP}")
@@ -57,18 +69,20 @@ class NsApply(_KubeCommand):
             warn=ModePolicy.validated(self.warn, self.warn_version) if self.warn else None,
             audit=ModePolicy.validated(self.audit, self.audit_version) if self.audit else None,
         )
-        result = apply_namespace(self.kubectl(), name, labels, dry_run=self.dry_run)
+        kubectl, cluster = self.kube()
+        result = apply_namespace(kubectl, name, labels, dry_run=self.dry_run, cluster=cluster)
         if self.json:
             ui.emit_json(result.as_dict())
             return 0
         print(f"namespace/{name} {result.operation}" + (" (dry run)" if self.dry_run else ""))
         for key, value in labels.to_labels().items():
             print(f"  {key}={value}")
-        if self.dry_run and labels.enforce.level != "privileged":
-            if result.warnings:
-                for line in result.warnings:
-                    print(f"Warning: {line}")
-            else:
+        if self.dry_run:
+            for line in result.warnings:
+                print(f"Warning: {line}")
+            if result.not_evaluated:
+                print(f"existing pods not evaluated: {result.not_evaluated}")
+            elif not result.warnings:
                 print(f"all {result.pods_checked} existing pods in namespace {name!r} "
                       f"are allowed at {labels.enforce}")
         return 0
@@ -77,16 +91,18 @@ class NsApply(_KubeCommand):
 class NsShow(_KubeCommand):
     DESCRIPTION = (
         "Show the Pod Security levels in force per namespace (or only NAME): the labeled "
-        "level:version of each mode, or 'unlabeled' with the built-in default the "
-        "admission controller then uses (privileged:latest, unless the cluster was "
-        "created with another default)."
+        "level:version of each mode, or 'unlabeled' with the default the admission "
+        "controller then uses: the cluster default of a cluster rootlesskube created "
+        "with one (named with --cluster or by its kubeconfig), else privileged:latest; "
+        "'exempt' for a namespace the cluster default exempts."
     )
 
     def main(self, name: str = None):
         from .. import ui
         from ..pss.namespaces import show_namespaces
 
-        rows = show_namespaces(self.kubectl(), name)
+        kubectl, cluster = self.kube()
+        rows = show_namespaces(kubectl, name, cluster)
         if self.json:
             ui.emit_json([row.as_dict() for row in rows])
             return 0
@@ -100,12 +116,15 @@ class NsShow(_KubeCommand):
 
 
 def _cell(row, mode: str) -> str:
-    labeled = getattr(row.labels, mode)
-    effective = row.effective[mode]
-    if labeled is not None:
-        return str(labeled)
-    if mode == "warn" and row.labels.enforce is not None and effective == row.labels.enforce:
+    if row.exempt:
+        return "exempt (cluster default)"
+    effective, source = row.effective[mode], row.source[mode]
+    if source == "label":
+        return str(effective)
+    if source == "follows enforce":
         return f"{effective} (follows enforce)"
+    if source == "cluster default":
+        return f"unlabeled (cluster default {effective})"
     return f"unlabeled ({effective})"
 
 

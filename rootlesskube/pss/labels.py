@@ -17,7 +17,7 @@ PREFIX = "pod-security.kubernetes.io/"
 MODES = ("enforce", "audit", "warn")
 DEFAULT_LEVEL = "privileged"
 DEFAULT_VERSION = "latest"
-_STRICTNESS = {"privileged": 0, "baseline": 1, "restricted": 2}
+STRICTNESS = {"privileged": 0, "baseline": 1, "restricted": 2}
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,6 @@ class PssLabels:
             result[mode] = policy or getattr(defaults, mode) or ModePolicy(DEFAULT_LEVEL)
         enforce = self.enforce
         if (self.warn is None and enforce is not None
-                and _STRICTNESS.get(enforce.level, -1) > _STRICTNESS.get(result["warn"].level, 3)):
+                and STRICTNESS.get(enforce.level, -1) > STRICTNESS.get(result["warn"].level, 3)):
             result["warn"] = enforce
         return result

@@ -122,7 +122,7 @@ def test_dry_run_json_and_clean_namespace(scenario):
     assert result.as_dict() == {
         "namespace": NS, "operation": "created", "dry_run": True,
         "labels": {f"{E}enforce": "restricted", f"{E}enforce-version": "latest"},
-        "pods_checked": 1, "would_reject": [], "warnings": []}
+        "pods_checked": 1, "would_reject": [], "warnings": [], "not_evaluated": ""}
     assert scenario.objects.get("Namespace", NS) is None
 
 
@@ -142,8 +142,84 @@ def test_show_lists_levels_in_force_including_unlabeled(scenario, cli):
     assert [(r.name, r.unlabeled, str(r.effective["warn"])) for r in rows] == [
         ("default", True, "privileged:latest"), (NS, False, "restricted:latest")]
     data = json.loads(cli("ns", "show", "default", "--json")[1])
-    assert data == [{"namespace": "default", "unlabeled": True, "labels": {}, "effective": {
-        mode: {"level": "privileged", "version": "latest"} for mode in ("enforce", "audit", "warn")}}]
+    assert data == [{"namespace": "default", "unlabeled": True, "exempt": False, "labels": {}, "effective": {
+        mode: {"level": "privileged", "version": "latest"} for mode in ("enforce", "audit", "warn")},
+        "source": {mode: "built-in default" for mode in ("enforce", "audit", "warn")}}]
+
+
+@pytest.fixture
+def rk_cluster(scenario, tmp_path, monkeypatch):
+    """A kind cluster rootlesskube created with `up --pss-default restricted`: its record and kubeconfig."""
+    from rootlesskube import cluster
+
+    monkeypatch.setenv("ROOTLESSKUBE_HOME", str(tmp_path / "rk-home"))
+    kubeconfig = cluster.kubeconfig_path("rk")
+    kubeconfig.parent.mkdir(parents=True)
+    kubeconfig.write_text("apiVersion: v1\nkind: Config\n")
+    cluster.save_record(cluster.ClusterRecord("rk", "kind", {"name": "rk", "pss_default": "restricted"}, "",
+                                              str(kubeconfig), state="ready"))
+    for name in ("default", "kube-system"):
+        scenario.seed({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+    return kubeconfig
+
+
+def test_show_gives_the_cluster_default_of_a_cluster_rootlesskube_created(scenario, cli, rk_cluster):
+    for switch in (["--cluster", "rk"], ["--kubeconfig", str(rk_cluster)]):
+        code, out, err = cli("ns", "show", *switch)
+        assert (code, err) == (0, "")
+        assert out.splitlines()[1:] == [
+            "default      unlabeled (cluster default restricted:latest)  unlabeled (privileged:latest)  "
+            "unlabeled (privileged:latest)",
+            "kube-system  exempt (cluster default)                       exempt (cluster default)       "
+            "exempt (cluster default)",
+        ]
+    assert ["kubectl", "--kubeconfig", str(rk_cluster), "get", "namespaces", "-o", "json"] in scenario.kubectl_calls()
+    data = json.loads(cli("ns", "show", "default", "--cluster", "rk", "--json")[1])
+    assert data[0]["effective"]["enforce"] == {"level": "restricted", "version": "latest"}
+    assert data[0]["source"] == {"enforce": "cluster default", "audit": "built-in default",
+                                 "warn": "built-in default"}
+    # another cluster's kubeconfig: the built-in default, as before
+    code, out, _ = cli("ns", "show", "default", "--kubeconfig", "/tmp/another.yaml")
+    assert out.splitlines()[1].split()[1:3] == ["unlabeled", "(privileged:latest)"]
+    code, _, err = cli("ns", "show", "--cluster", "nope")
+    assert code == 1 and "error: rootlesskube knows no cluster named 'nope'" in err
+
+
+@pytest.mark.parametrize("now, then, evaluated", [
+    (["--enforce", "restricted"], ["--enforce", "restricted"], "the enforce policy restricted:latest is unchanged"),
+    (["--enforce", "restricted"], ["--enforce", "baseline"],
+     "the enforce level is not tightened (restricted:latest -> baseline:latest)"),
+    (["--enforce", "baseline"], ["--enforce", "privileged"], "the new enforce level is privileged"),
+    (["--enforce", "restricted", "--enforce-version", "v1.30"], ["--enforce", "baseline"], ""),
+])
+def test_dry_run_evaluates_pods_only_when_enforce_is_tightened(scenario, cli, now, then, evaluated):
+    cli("ns", "apply", NS, *now)
+    scenario.seed(pod("root", {**HARDENED, "runAsUser": 0}), pod("privileged", {"privileged": True}))
+    code, out, err = cli("ns", "apply", NS, *then, "--dry-run", "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["not_evaluated"] == evaluated
+    if evaluated:
+        assert (result["pods_checked"], result["warnings"]) == (0, [])
+        assert ["kubectl", "get", "pods", "--namespace", NS, "-o", "json"] not in scenario.kubectl_calls()
+    else:
+        assert result["pods_checked"] == 2 and [r["pod"] for r in result["would_reject"]] == ["privileged"]
+
+
+def test_dry_run_in_an_exempt_namespace_evaluates_nothing_and_says_the_labels_are_ignored(scenario, cli,
+                                                                                        rk_cluster):
+    scenario.seed(pod("privileged", {"privileged": True}) | {"metadata": {"name": "p", "namespace": "kube-system"}})
+    # unlabeled kube-system enforces the cluster default restricted:latest; v1.30 is a change
+    code, out, err = cli("ns", "apply", "kube-system", "--enforce", "restricted", "--enforce-version", "v1.30",
+                         "--audit", "baseline", "--dry-run", "--cluster", "rk")
+    assert (code, err) == (0, "")
+    assert out.splitlines()[-2:] == [
+        'Warning: namespace "kube-system" is exempt from Pod Security, and the policy '
+        '(enforce=restricted:v1.30, audit=baseline:latest) will be ignored',
+        "existing pods not evaluated: the namespace is exempt from Pod Security"]
+    # a cluster default tightens what the unlabeled namespace enforces: restricted there is unchanged
+    code, out, _ = cli("ns", "apply", "default", "--enforce", "restricted", "--dry-run", "--cluster", "rk")
+    assert out.splitlines()[-1] == "existing pods not evaluated: the enforce policy restricted:latest is unchanged"
 
 
 def test_show_missing_namespace_is_a_clear_error(scenario, cli):

@@ -21,7 +21,9 @@ class _VmOptions(Command):
     ssh_key = cli.SwitchAttr(["--ssh-key"], str, argname="FILE",
                              help="an OpenSSH public key file (e.g. ~/.ssh/id_ed25519.pub) whose keys may log in")
     recipe = cli.SwitchAttr(["--recipe"], str, argname="NAME",
-                            help="run this shipped recipe at first boot instead of PMM 3 (needs rootlesskube on the VM)")
+                            help="run this shipped kind recipe at first boot instead of PMM 3: the VM gets python3 "
+                                 "(Fedora CoreOS: rpm-ostree, applied live), a venv with rootlesskube "
+                                 "from PyPI and the pinned kind and kubectl")
     data_disk = cli.SwitchAttr(["--data-disk"], str, argname="DEVICE", default="/dev/vdb",
                                help="the disk for persistent data: partitioned once, never wiped, mounted at "
                                     "/var/lib/rootlesskube-data")

@@ -6,7 +6,7 @@ from typing import Optional
 
 import yaml
 
-from .vm import DATA_FORMAT, DATA_LABEL, DATA_MOUNT, USER_DROPIN, VmConfig
+from .vm import DATA_FORMAT, DATA_LABEL, DATA_MOUNT, PACKAGES_UNIT, USER_DROPIN, VmConfig, packages_unit
 
 VARIANT = "fcos"
 VERSION = "1.5.0"  # Ignition spec 3.4.0: Fedora CoreOS since 38
@@ -40,12 +40,18 @@ def butane(vm: VmConfig) -> dict:
     }
     if vm.links:
         storage["links"] = [{"path": link.path, "target": link.target, **_owner(link.owner)} for link in vm.links]
+    dropin = vm.user_dropin
+    units = []
+    if vm.packages:  # Fedora CoreOS has no package manager at run time: layer them, and start users after that
+        units.append({"name": PACKAGES_UNIT, "enabled": True, "contents": packages_unit(vm.packages)})
+        dropin += f"Wants={PACKAGES_UNIT}\nAfter={PACKAGES_UNIT}\n"
+    units.append({"name": "user@.service", "dropins": [{"name": USER_DROPIN, "contents": dropin}]})
     return {
         "variant": VARIANT,
         "version": VERSION,
         "passwd": {"users": [user]},
         "storage": storage,
-        "systemd": {"units": [{"name": "user@.service", "dropins": [{"name": USER_DROPIN, "contents": vm.user_dropin}]}]},
+        "systemd": {"units": units},
     }
 
 

@@ -46,7 +46,7 @@ def cloud_config(vm: VmConfig) -> dict:
     ]
     return {
         "users": [user],
-        "packages": ["podman"],
+        "packages": ["podman", *vm.packages],  # installed before runcmd starts the user's manager
         "disk_setup": {vm.data_disk: {"table_type": "gpt", "layout": True, "overwrite": False}},
         "fs_setup": [{"label": DATA_LABEL, "filesystem": DATA_FORMAT, "device": vm.data_disk, "partition": "auto",
                       "overwrite": False}],

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import List, Optional, Tuple
 
+from .. import __version__
 from ..errors import UsageError
 from ..names import user_name
 from . import host_files, systemd_unit
@@ -24,7 +25,14 @@ DATA_MOUNT = "/var/lib/rootlesskube-data"
 DATA_FORMAT = "xfs"
 USER_DROPIN = "rootlesskube-data.conf"
 RECIPE_UNIT = "rootlesskube-recipe.service"
-ROOTLESSKUBE_BIN = "/usr/local/bin/rootlesskube"
+PACKAGES_UNIT = "rootlesskube-packages.service"  # Fedora CoreOS: layers PACKAGES with rpm-ostree at first boot
+# A recipe VM needs Python for rootlesskube (Fedora CoreOS has none); the user's unit makes a venv of it
+# (pip inside a venv: no PEP 668 refusal on Debian and Ubuntu) and installs this release of rootlesskube.
+PACKAGES = ("python3", "python3-pip")
+VENV = "%h/.local/share/rootlesskube/venv"
+ROOTLESSKUBE_BIN = f"{VENV}/bin/rootlesskube"
+PIP_REQUIREMENT = f"rootlesskube=={__version__}"
+RECIPE_DRIVER = "kind"  # the tools a VM can install itself: kind and kubectl are pinned (`tools install`)
 
 _DEVICE = re.compile(r"^/dev/[A-Za-z0-9][A-Za-z0-9._:+@/-]*$")
 SSH_KEY_TYPES = ("ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
@@ -62,6 +70,7 @@ class VmConfig:
     directories: List[VmDir] = field(default_factory=list)
     links: List[VmLink] = field(default_factory=list)
     user_dropin: str = ""  # a user@.service drop-in: the user's manager waits for the data volume
+    packages: Tuple[str, ...] = ()  # distribution packages the VM must have before the user's manager starts
 
     @property
     def home(self) -> str:
@@ -112,13 +121,22 @@ def _is_public_key(line: str) -> bool:
 
 
 def recipe_name(name: str) -> str:
-    """A recipe shipped with rootlesskube: the VM has no copy of a local recipe file."""
-    from ..recipe import shipped
+    """A shipped kind recipe without a lab: the VM has no copy of a local file, and installs only kind and kubectl."""
+    from ..recipe import load, shipped
 
+    usable = [n for n in shipped() if _runs_on_a_new_vm(load(n))]
     if name not in shipped():
         raise UsageError(f"no shipped recipe named {name!r}",
-                         hint="a VM runs a recipe shipped with rootlesskube: " + ", ".join(shipped()))
+                         hint="a VM runs a recipe shipped with rootlesskube: " + ", ".join(usable))
+    if name not in usable:
+        raise UsageError(f"the recipe {name!r} cannot run on a new VM: it needs a {RECIPE_DRIVER} cluster and no "
+                         "lab roster (the VM installs only the pinned kind and kubectl, and has no roster)",
+                         hint="use one of: " + ", ".join(usable))
     return name
+
+
+def _runs_on_a_new_vm(recipe) -> bool:
+    return recipe.cluster.driver == RECIPE_DRIVER and recipe.lab is None
 
 
 def vm_config(user: str = DEFAULT_USER, ssh_keys: Tuple[str, ...] = (), data_disk: str = DEFAULT_DATA_DISK,
@@ -132,6 +150,11 @@ def vm_config(user: str = DEFAULT_USER, ssh_keys: Tuple[str, ...] = (), data_dis
     linger = host_files.linger_file(user)
     vm.files.append(VmFile(linger.path, linger.contents, linger.mode))
     vm.user_dropin = f"[Unit]\nRequiresMountsFor={DATA_MOUNT}\n"
+    if recipe:
+        # the recipe unit installs rootlesskube over the network; a user manager cannot wait for
+        # network-online.target itself, so user@.service (a system unit) does
+        vm.user_dropin += "Wants=network-online.target\nAfter=network-online.target\n"
+        vm.packages = PACKAGES
     data_dir = f"{DATA_MOUNT}/{user}"
     vm.directories.append(VmDir(data_dir, 0o700, user))
     for sub in (".config", ".config/systemd", ".config/systemd/user"):
@@ -153,20 +176,56 @@ def vm_config(user: str = DEFAULT_USER, ssh_keys: Tuple[str, ...] = (), data_dis
     return vm
 
 
+def packages_unit(packages: Tuple[str, ...]) -> str:
+    """A first-boot system unit layering PACKAGES with rpm-ostree, applied live (no reboot), once.
+
+    As Fedora CoreOS documents for layering (os-extensions): after the network and machine-id commit,
+    before zincati (no concurrent rpm-ostree transaction), a stamp file so it runs once.
+    """
+    stamp = "/var/lib/%N.stamp"
+    install = ["/usr/bin/rpm-ostree", "install", "--apply-live", "--idempotent", "--allow-inactive", *packages]
+    return (
+        "[Unit]\n"
+        f"Description=Layer {' '.join(packages)} for rootlesskube (rpm-ostree, applied live)\n"
+        "Wants=network-online.target\n"
+        "After=network-online.target systemd-machine-id-commit.service\n"
+        "Before=zincati.service\n"
+        f"ConditionPathExists=!{stamp}\n"
+        "\n[Service]\n"
+        "Type=oneshot\n"
+        "RemainAfterExit=yes\n"
+        "TimeoutStartSec=1800\n"
+        f"ExecStart={systemd_unit.exec_line(install)}\n"
+        f"ExecStart={systemd_unit.exec_line(['/usr/bin/touch', stamp])}\n"
+        "\n[Install]\n"
+        "WantedBy=multi-user.target\n"
+    )
+
+
 def recipe_unit(recipe: str) -> str:
-    """A user unit running `rootlesskube run RECIPE` once, at the first boot that has rootlesskube."""
+    """A user unit that installs rootlesskube into a venv and runs `rootlesskube run RECIPE`, once.
+
+    Python comes from the distribution (PACKAGES); user@.service waits for the network (and on Fedora
+    CoreOS for the layering unit) before this user's manager starts. Delegate=yes: kind reads the
+    cgroup controllers of the process that runs podman.
+    """
     done = f"%h/.local/state/rootlesskube/first-boot-{recipe}.done"
+    steps = [
+        ["/usr/bin/python3", "-m", "venv", "--system-site-packages", "--without-pip", VENV],
+        [f"{VENV}/bin/python3", "-m", "pip", "install", "--disable-pip-version-check", PIP_REQUIREMENT],
+        [ROOTLESSKUBE_BIN, "tools", "install", "kind", "kubectl"],
+    ]
     return (
         "[Unit]\n"
         f"Description=rootlesskube run {recipe}, once, at first boot\n"
-        "Wants=network-online.target\n"
-        "After=network-online.target\n"
         f"ConditionPathExists=!{done}\n"
-        f"AssertFileIsExecutable={ROOTLESSKUBE_BIN}\n"
+        "AssertFileIsExecutable=/usr/bin/python3\n"
         "\n[Service]\n"
         "Type=oneshot\n"
+        "Delegate=yes\n"
         "TimeoutStartSec=3600\n"
-        f"ExecStart={systemd_unit.exec_line([ROOTLESSKUBE_BIN, 'run', recipe])}\n"
+        + "".join(f"ExecStartPre={systemd_unit.exec_line(argv)}\n" for argv in steps)
+        + f"ExecStart={systemd_unit.exec_line([ROOTLESSKUBE_BIN, 'run', recipe])}\n"
         f"ExecStartPost={systemd_unit.exec_line(['/usr/bin/mkdir', '-p', '%h/.local/state/rootlesskube'])}\n"
         f"ExecStartPost={systemd_unit.exec_line(['/usr/bin/touch', done])}\n"
         "\n[Install]\n"

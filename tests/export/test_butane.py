@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 from host_setup.plan import Options, Target, build_plan
+from rootlesskube import __version__
 from rootlesskube.errors import UsageError
 from rootlesskube.export import butane, host_files, systemd_unit, vm
 from rootlesskube.host import ids
@@ -124,12 +125,43 @@ def test_a_recipe_runs_once_at_first_boot_instead_of_pmm():
     cfg = config(recipe="kind-pmm3-restricted")
     units = "/home/core/.config/systemd/user"
     unit = files_of(cfg)[f"{units}/rootlesskube-recipe.service"]["contents"]["inline"]
-    assert "ExecStart=/usr/local/bin/rootlesskube run kind-pmm3-restricted\n" in unit
+    venv = "%h/.local/share/rootlesskube/venv"
+    assert [systemd_unit.split_exec(line.split("=", 1)[1]) for line in unit.splitlines()
+            if line.startswith(("ExecStartPre=", "ExecStart="))] == [
+        ["/usr/bin/python3", "-m", "venv", "--system-site-packages", "--without-pip", venv],
+        [f"{venv}/bin/python3", "-m", "pip", "install", "--disable-pip-version-check", f"rootlesskube=={__version__}"],
+        [f"{venv}/bin/rootlesskube", "tools", "install", "kind", "kubectl"],
+        [f"{venv}/bin/rootlesskube", "run", "kind-pmm3-restricted"]]
     assert "ConditionPathExists=!%h/.local/state/rootlesskube/first-boot-kind-pmm3-restricted.done\n" in unit
+    assert "\nDelegate=yes\n" in unit  # kind needs the cgroup controllers delegated to the unit
+    assert "network-online" not in unit  # a user manager has no such target: user@.service waits for it
     assert cfg["storage"]["links"] == [{"path": f"{units}/default.target.wants/rootlesskube-recipe.service",
                                         "target": "../rootlesskube-recipe.service",
                                         "user": {"name": "core"}, "group": {"name": "core"}}]
     assert not any(p.endswith("pmm-server.container") for p in files_of(cfg))
+
+
+def test_a_recipe_vm_layers_python_with_rpm_ostree_before_the_user_manager_starts():
+    cfg = config(recipe="kind-pmm3-restricted")
+    packages, user_at = cfg["systemd"]["units"]
+    assert (packages["name"], packages["enabled"]) == ("rootlesskube-packages.service", True)
+    text = packages["contents"]
+    assert "ExecStart=/usr/bin/rpm-ostree install --apply-live --idempotent --allow-inactive python3 python3-pip\n" \
+        in text
+    assert "After=network-online.target systemd-machine-id-commit.service\nBefore=zincati.service\n" in text
+    assert "ConditionPathExists=!/var/lib/%N.stamp\n" in text and "WantedBy=multi-user.target\n" in text
+    dropin = user_at["dropins"][0]["contents"]
+    assert dropin == ("[Unit]\nRequiresMountsFor=/var/lib/rootlesskube-data\nWants=network-online.target\n"
+                      "After=network-online.target\nWants=rootlesskube-packages.service\n"
+                      "After=rootlesskube-packages.service\n")
+    assert [u["name"] for u in config()["systemd"]["units"]] == ["user@.service"]  # PMM alone needs no Python
+
+
+@pytest.mark.parametrize("name", ["minikube-pmm3-restricted", "usernetes-pmm3-restricted", "lab"])
+def test_a_recipe_a_new_vm_cannot_run_is_refused(name):
+    with pytest.raises(UsageError, match=f"the recipe '{name}' cannot run on a new VM") as exc:
+        config(recipe=name)
+    assert exc.value.hint == "use one of: kind-pmm3-restricted, pmm2-negative-control"
 
 
 def test_an_unknown_recipe_names_the_shipped_ones():

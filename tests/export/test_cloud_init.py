@@ -41,3 +41,14 @@ def test_the_data_disk_is_formatted_once_and_mounted():
     assert data["fs_setup"] == [{"label": "rk-data", "filesystem": "xfs", "device": "/dev/sdb", "partition": "auto",
                                  "overwrite": False}]
     assert data["mounts"] == [["LABEL=rk-data", "/var/lib/rootlesskube-data", "xfs", "defaults,nofail", "0", "2"]]
+
+
+def test_a_recipe_vm_gets_python_from_packages_and_no_rpm_ostree_unit():
+    data = config(recipe="kind-pmm3-restricted")
+    assert data["packages"] == ["podman", "python3", "python3-pip"]
+    assert "rpm-ostree" not in cloud_init.render(data)
+    dropin = {f["path"]: f for f in data["write_files"]}["/etc/systemd/system/user@.service.d/rootlesskube-data.conf"]
+    assert "After=network-online.target\n" in dropin["content"]
+    # the user's manager, and with it the recipe unit, starts when runcmd enables lingering: after `packages`
+    assert data["runcmd"][-1] == ["loginctl", "enable-linger", "core"]
+    assert config()["packages"] == ["podman"]

@@ -57,7 +57,7 @@ def check_podman(ctx: Context) -> List[CheckResult]:
     else:
         rootless = CheckResult(ids.PODMAN_ROOTLESS, FAIL, rootless_title,
                                "podman info: host.security.rootless = false (Podman runs as root here)",
-                               _run_as_a_user(ctx.user.name))
+                               fixes.run_as_a_user(ctx.user.name))
     return [podman, rootless]
 
 
@@ -87,13 +87,6 @@ def check_tools(ctx: Context) -> List[CheckResult]:
             shown = f"version {probe.value}" if probe.value else "version not asked"
             results.append(CheckResult(check_id, PASS, title, f"{path}, {shown}"))
     return results
-
-
-def _run_as_a_user(name: str) -> str:
-    if name == "root":
-        return ("rootlesskube never runs a cluster as root: run it as an unprivileged user "
-                "(as root: useradd -m NAME; rootlesskube-host-setup apply --user NAME; then ssh NAME@localhost)")
-    return f"run rootlesskube as {name}, not as root (e.g. ssh {name}@localhost)"
 
 
 CHECKS = [check_podman, check_tools]

@@ -201,7 +201,17 @@ def device_mode(device: str, module: str) -> str:
     )
 
 
+def run_as_a_user(name: str) -> str:
+    """The podman.rootless fix: rootless Podman and the clusters on it run as an unprivileged user."""
+    if name == "root":
+        return ("rootlesskube never runs a cluster as root: run it as an unprivileged user "
+                "(as root: useradd -m NAME; rootlesskube-host-setup apply --user NAME; then ssh NAME@localhost)")
+    return f"run rootlesskube as {name}, not as root (e.g. ssh {name}@localhost)"
+
+
 def login_session(user: str) -> str:
+    if user == "root":  # a login session of root is no use: the cluster runs as an unprivileged user
+        return run_as_a_user(user) + "\n(the same fix as podman.rootless: the session checks then apply to that user)"
     return as_user(
         [f"ssh {user}@localhost   (or: machinectl shell {user}@)",
          "or wrap the command: systemd-run --user --scope -p Delegate=yes rootlesskube ..."],

@@ -271,3 +271,20 @@ def test_garbage_or_empty_kernel_release_warns_naming_the_file(tree):
                                 "(/proc/sys/kernel/osrelease) is not a version, so the kernel the driver needs "
                                 "cannot be checked")
         assert "/proc/sys/kernel/osrelease" in check.fix
+
+
+def test_session_fixes_for_root_point_to_an_unprivileged_user(monkeypatch):
+    from rootlesskube.host import fixes
+
+    monkeypatch.setenv("PATH", f"{STANDINS}{os.pathsep}{os.environ['PATH']}")
+
+    assert "ssh alice@localhost" in fixes.login_session("alice")
+    assert "root@localhost" not in fixes.login_session("root")
+    assert fixes.login_session("root").startswith(fixes.run_as_a_user("root"))
+    if os.geteuid() == 0:  # the live doctor as root: no session fix says to log in as root
+        report = run_doctor(HostView("/"), "root", "kind")
+        for check in report.checks:
+            assert "root@localhost" not in (check.fix or ""), check
+        login = report.get("session.login")
+        if login.status == "warn":
+            assert "run it as an unprivileged user" in login.fix

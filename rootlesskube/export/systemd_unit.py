@@ -136,12 +136,13 @@ def password_unit(env_file: str = ENV_FILE) -> str:
 
 
 def _unit_section(spec: ContainerSpec) -> str:
+    # No network-online.target: a user manager has none (it is a system unit). A first start without the
+    # network fails its pull and Restart= tries again; a VM's user@.service waits for the network instead.
     return (
         "[Unit]\n"
         "Description=PMM Server, rootless Podman\n"
-        "Wants=network-online.target\n"
         f"Requires={PASSWORD_UNIT}\n"
-        f"After=network-online.target {PASSWORD_UNIT}\n"
+        f"After={PASSWORD_UNIT}\n"
     )
 
 

@@ -149,11 +149,11 @@ def vm_config(user: str = DEFAULT_USER, ssh_keys: Tuple[str, ...] = (), data_dis
     vm.files += [VmFile(f.path, f.contents, f.mode) for f in host_files.host_files(user, port_start)]
     linger = host_files.linger_file(user)
     vm.files.append(VmFile(linger.path, linger.contents, linger.mode))
-    vm.user_dropin = f"[Unit]\nRequiresMountsFor={DATA_MOUNT}\n"
+    # The user's units pull PMM's image or install rootlesskube: a user manager has no network-online.target
+    # to wait for, so user@.service (a system unit) waits for it, and for the data volume.
+    vm.user_dropin = (f"[Unit]\nRequiresMountsFor={DATA_MOUNT}\n"
+                      "Wants=network-online.target\nAfter=network-online.target\n")
     if recipe:
-        # the recipe unit installs rootlesskube over the network; a user manager cannot wait for
-        # network-online.target itself, so user@.service (a system unit) does
-        vm.user_dropin += "Wants=network-online.target\nAfter=network-online.target\n"
         vm.packages = PACKAGES
     data_dir = f"{DATA_MOUNT}/{user}"
     vm.directories.append(VmDir(data_dir, 0o700, user))

@@ -101,7 +101,14 @@ def test_the_data_disk_is_partitioned_formatted_and_mounted_before_the_user_mana
     assert cfg["storage"]["filesystems"] == [{"device": "/dev/disk/by-partlabel/rk-data", "format": "xfs",
                                               "path": "/var/lib/rootlesskube-data", "with_mount_unit": True}]
     assert cfg["systemd"]["units"] == [{"name": "user@.service", "dropins": [
-        {"name": "rootlesskube-data.conf", "contents": "[Unit]\nRequiresMountsFor=/var/lib/rootlesskube-data\n"}]}]
+        {"name": "rootlesskube-data.conf", "contents": "[Unit]\nRequiresMountsFor=/var/lib/rootlesskube-data\n"
+                                                       "Wants=network-online.target\nAfter=network-online.target\n"}]}]
+
+
+def test_no_user_unit_waits_for_network_online_target_which_a_user_manager_does_not_have():
+    for kwargs in ({}, {"quadlet": False}, {"recipe": "kind-pmm3-restricted"}):
+        user_files = [f for f in vm.vm_config(**kwargs).files if f.owner]
+        assert user_files and not any("network-online" in f.contents for f in user_files)
 
 
 def test_pmm_runs_as_a_quadlet_of_the_user_with_its_data_on_the_volume():

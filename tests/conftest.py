@@ -1,8 +1,10 @@
 """Shared test fixtures.
 
 - A guard that makes it impossible for a test to start a real cluster tool:
-  kind, minikube and kubectl must resolve to a stand-in (under tests/ or a
-  temporary directory), never to a binary installed on the machine.
+  kind, minikube, kubectl, make (Usernetes) and git (its clone) must resolve
+  to a stand-in (under tests/ or a temporary directory), never to a binary
+  installed on the machine. ssh and scp too, unless the test asks for the
+  `real_ssh` fixture (the multi-node tests talk to a real sshd on loopback).
 - `cli`: runs the rootlesskube CLI in-process and returns (exit code, stdout, stderr).
 """
 
@@ -23,7 +25,8 @@ SHARED = Path(os.environ.get("ROOTLESSKUBE_SHARED", REPO.parent / "shared"))
 CONTRACTS = SHARED / "contracts"
 CONFORMANCE = SHARED / "conformance"
 
-CLUSTER_TOOLS = {"kind", "minikube", "kubectl"}
+CLUSTER_TOOLS = {"kind", "minikube", "kubectl", "make", "git"}
+SSH_TOOLS = {"ssh", "scp"}
 _real_which = runner.which
 
 
@@ -34,14 +37,21 @@ def _allowed(path: str) -> bool:
 
 
 @pytest.fixture(autouse=True)
-def no_real_cluster_tools(monkeypatch):
+def no_real_cluster_tools(monkeypatch, request):
+    guarded = CLUSTER_TOOLS if "real_ssh" in request.fixturenames else CLUSTER_TOOLS | SSH_TOOLS
+
     def guarded_which(name):
         found = _real_which(name)
-        if found and os.path.basename(name) in CLUSTER_TOOLS and not _allowed(found):
+        if found and os.path.basename(name) in guarded and not _allowed(found):
             pytest.fail(f"a test tried to run the real {name} at {found}; put a stand-in first on PATH")
         return found
 
     monkeypatch.setattr(runner, "which", guarded_which)
+
+
+@pytest.fixture
+def real_ssh():
+    """Lets the test run the real ssh and scp (everything else stays guarded)."""
 
 
 @pytest.fixture(autouse=True)

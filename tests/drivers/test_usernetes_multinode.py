@@ -76,7 +76,7 @@ def logged_commands(caplog):
 
 
 @pytest.mark.root  # adds a user and runs sshd (tests/drivers/sshd.py)
-def test_up_joins_a_second_host_over_ssh(cli, standins, checkout, monkeypatch, caplog, second_host):
+def test_up_joins_a_second_host_over_ssh(cli, standins, checkout, monkeypatch, caplog, second_host, real_ssh):
     host = second_host
     api_state = host.base / "state"  # the first host's stand-in state: its kubectl store is the API server
     nodes = api_state / "kubectl" / "objects" / "nodes" / "_cluster"
@@ -135,7 +135,7 @@ def test_up_joins_a_second_host_over_ssh(cli, standins, checkout, monkeypatch, c
     assert row["ready"] is True
 
 
-def test_an_unreachable_host_is_named_and_the_first_host_is_cleaned_up(cli, standins, checkout):
+def test_an_unreachable_host_is_named_and_the_first_host_is_cleaned_up(cli, standins, checkout, real_ssh):
     require(None if shutil.which("scp") else "scp is missing (apt-get install openssh-client)")
     port = sshd.free_port()  # nothing listens there
     address = f"nobody@127.0.0.1:{port}"

@@ -136,13 +136,12 @@ def _realpath(ctx: Context, host_path: str) -> str:
 
 
 def _profile_fix(paths: List[str]) -> str:
+    """The profiles host_setup writes (its content module: one copy), loaded with apparmor_parser."""
     commands = []
     for path in paths:
-        name = path.strip("/").replace("/", ".")
-        body = (f"abi <abi/4.0>,\\ninclude <tunables/global>\\n"
-                f"profile {name} {path} flags=(unconfined) {{\\n  userns,\\n}}\\n")
-        commands.append(f"printf '{body}' > {APPARMOR_DIR}/{name}")
-    commands.append("systemctl reload apparmor.service")
+        target = f"{APPARMOR_DIR}/{fixes.apparmor_profile_name(path)}"
+        text = fixes.apparmor_profile(path).replace("\\", "\\\\").replace("\n", "\\n")
+        commands += [f"printf '%b' {fixes.quote(text)} > {target}", f"apparmor_parser -r {target}"]
     return fixes.as_root(commands, "Or lift the restriction for everyone: "
                          "kernel.apparmor_restrict_unprivileged_userns = 0 in " + fixes.SYSCTL_CONF)
 

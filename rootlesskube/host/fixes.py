@@ -19,6 +19,8 @@ from host_setup.content import (  # noqa: F401  (re-exported for the checks)
     MODULES_LOAD_CONF,
     SYSCTL_CONF,
     UDEV_RULES,
+    apparmor_profile,
+    apparmor_profile_name,
     cgroup_v2_kernel_args,
     device_udev_line,
 )
@@ -93,7 +95,7 @@ def _join(argv: Sequence[str]) -> str:
     return shlex.join(argv)
 
 
-def _quote(word: str) -> str:
+def quote(word: str) -> str:
     import shlex
 
     return shlex.quote(word)
@@ -196,7 +198,7 @@ def device_mode(device: str, module: str) -> str:
     """modprobe, chmod 0666 and the udev rule host_setup writes (its content module: one copy)."""
     return as_root(
         [f"modprobe {module}", f"chmod 0666 {device}",
-         f"echo {_quote(device_udev_line(module))} > {UDEV_RULES[module]}"],
+         f"echo {quote(device_udev_line(module))} > {UDEV_RULES[module]}"],
         "The udev rule keeps the mode after a reboot.",
     )
 

@@ -217,3 +217,62 @@ def test_github_actions_groups_and_step_summary(cli, standins, write_recipe, tmp
     text = summary.read_text()
     assert text.startswith("### rootlesskube recipe `smoke`\n\nrecipe smoke: passed (6 steps)\n")
     assert "| namespace 'demo' on 'rk-smoke' | ✅ passed |" in text
+
+
+def test_github_actions_a_failed_run_annotates_the_error_and_summarises_the_failure(cli, standins, write_recipe,
+                                                                                    tmp_path, monkeypatch):
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    text = recipe_text(workloads="  - {type: manifests, namespace: demo, files: [debug.yaml], expect: rejected}")
+    code, out, err = cli("run", write_recipe(text), "--artifacts", tmp_path / "evidence")
+    assert code == 4
+    message = ("manifests was admitted into namespace 'demo', but the recipe expects Pod Security admission to "
+               "reject it")
+    # the annotation is inside the failed step's group, which still closes
+    failed_group = err.split("::group::manifests in 'demo' on 'rk-smoke'\n")[2].split("::endgroup::")[0]
+    assert f"::error::{message}\n" in failed_group
+    assert err.count("::group::") == err.count("::endgroup::")
+    text = summary.read_text()
+    assert text.startswith("### rootlesskube recipe `smoke`\n\nrecipe smoke: FAILED at \"manifests in 'demo' on "
+                           "'rk-smoke'\" (exit 4: ")
+    assert "| manifests in 'demo' on 'rk-smoke' | ❌ failed |" in text and f"| {message} |" in text
+    assert f"\nArtifacts: `{tmp_path / 'evidence'}`\n" in text
+
+
+class _Terminal:
+    """stderr as a terminal would be: rich colours it unless told not to."""
+
+    def __init__(self):
+        import io
+
+        self.buffer = io.StringIO()
+
+    def write(self, text):
+        return self.buffer.write(text)
+
+    def flush(self):
+        pass
+
+    def isatty(self):
+        return True
+
+
+@pytest.mark.parametrize("env, plain", [({"CI": "true"}, True), ({"NO_COLOR": "1"}, True), ({}, False)])
+def test_ci_makes_the_terminal_output_plain(monkeypatch, env, plain):
+    import sys
+
+    from rootlesskube import ui
+
+    for name in ("CI", "NO_COLOR", "FORCE_COLOR", "GITHUB_ACTIONS"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in {"TERM": "xterm-256color", **env}.items():
+        monkeypatch.setenv(name, value)
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    with ui.step("a step"):
+        pass
+    text = terminal.buffer.getvalue()
+    assert ui.plain() is plain
+    assert ("\x1b[" not in text) is plain
+    assert text.replace("\x1b[0m", "").replace("\x1b[1m", "").replace("\x1b[32m", "").startswith("-> a step\n")

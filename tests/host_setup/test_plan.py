@@ -238,3 +238,15 @@ def test_a_command_that_failed_after_its_file_was_written_runs_again(tmp_path):
     assert recorder.calls == [["modprobe", "vxlan"]]
     assert (outcome.status, outcome.done) == (CHANGED, ["/etc/modules-load.d/rootlesskube.conf already as needed",
                                                         "ran modprobe vxlan"])
+
+
+def test_plan_and_outcome_text_say_what_was_refused(tmp_path):
+    from host_setup import render
+
+    view = tree(tmp_path, {"/etc/subuid": "garbage\n", "/etc/subgid": ""})
+    actions = build_plan(failing(ids.SUBUID), view, ALICE)
+    text = render.plan_text(actions, "alice")
+    assert "   refused, nothing changed: cannot edit /etc/subuid line 1: 'garbage' is not OWNER:START:COUNT" in text
+    out = render.outcomes_text(apply_plan(actions, view, runner=Recorder()))
+    assert out.startswith("refused    [subuid] title of subuid\n           cannot edit /etc/subuid line 1")
+    assert actions[0].as_dict()["refused"].startswith("cannot edit /etc/subuid line 1")

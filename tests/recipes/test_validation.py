@@ -154,16 +154,41 @@ def test_dry_run_prints_the_default_plan_and_touches_nothing(cli, standins):
     assert standins.calls() == []
 
 
-@pytest.mark.parametrize("name", ["minikube-pmm3-restricted", "usernetes-pmm3-restricted", "pmm2-negative-control"])
-def test_dry_run_of_every_shipped_recipe(cli, standins, name):
+@pytest.mark.parametrize("name, steps", [
+    ("minikube-pmm3-restricted", [
+        ("doctor", "check the host for minikube (doctor)"),
+        ("up", "bring up the minikube cluster 'rootlesskube-minikube'"),
+        ("namespace", "namespace 'secure-namespace' on 'rootlesskube-minikube'"),
+        ("workload", "PMM 3 in 'secure-namespace' on 'rootlesskube-minikube'"),
+        ("rootless", "prove 'rootlesskube-minikube' rootless"),
+        ("pmm-verify", "pmm verify in 'secure-namespace' on 'rootlesskube-minikube'")]),
+    ("usernetes-pmm3-restricted", [
+        ("doctor", "check the host for usernetes (doctor)"),
+        ("up", "bring up the usernetes cluster 'rootlesskube-usernetes'"),
+        ("namespace", "namespace 'secure-namespace' on 'rootlesskube-usernetes'"),
+        ("workload", "PMM 3 in 'secure-namespace' on 'rootlesskube-usernetes'"),
+        ("rootless", "prove 'rootlesskube-usernetes' rootless"),
+        ("pmm-verify", "pmm verify in 'secure-namespace' on 'rootlesskube-usernetes'")]),
+    ("pmm2-negative-control", [
+        ("doctor", "check the host for kind (doctor)"),
+        ("up", "bring up the kind cluster 'rootlesskube-pmm2'"),
+        ("namespace", "namespace 'secure-namespace' on 'rootlesskube-pmm2'"),
+        ("workload", "PMM 2 in 'secure-namespace' on 'rootlesskube-pmm2'")]),
+])
+def test_dry_run_of_every_shipped_recipe(cli, standins, name, steps):
     code, out, err = cli("run", name, "--dry-run", "--json")
     assert code == 0, err
     plan = json.loads(out)
-    loaded = recipe.load(name)
-    assert plan["recipe"] == name
-    assert plan["steps"][1] == {"kind": "up", "title": f"bring up the {loaded.cluster.driver} cluster "
-                                f"{loaded.cluster.name!r}", "does": plan["steps"][1]["does"],
-                                "cluster": loaded.cluster.name}
+    assert (plan["recipe"], plan["source"]) == (name, str(recipe.shipped()[name]))
+    assert [(s["kind"], s["title"]) for s in plan["steps"]] == steps
+    assert all(s["cluster"] == steps[1][1].split("'")[1] for s in plan["steps"][1:])
+    up = plan["steps"][1]["does"]
+    assert up.startswith(f"create or reuse {steps[1][1].split()[3]} cluster ") and "s for Ready nodes" in up
+    if name == "pmm2-negative-control":
+        assert up == ("create or reuse kind cluster rootlesskube-pmm2; cluster-wide Pod Security default restricted; "
+                      "wait 300s for Ready nodes")
+        assert plan["steps"][3]["does"] == ("deploy PMM 2 into namespace secure-namespace; expect Pod Security "
+                                            "admission to reject it")
     assert standins.calls() == []
 
 

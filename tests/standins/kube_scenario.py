@@ -10,6 +10,7 @@ test registers them, as contract text with the sample names substituted:
     scenario.warn("Deployment", "web", "demo", contract_text("kubectl/apply.psa-warning.stderr.txt"))
     scenario.label_warnings("demo", contract_text("kubectl/label-ns-dry-run-server.stderr.txt"))
     scenario.raw("/readyz", "ok")                        # `get --raw /readyz`
+    scenario.raw_error("/readyz", "Error from server (ServiceUnavailable): ...\n")  # its non-2xx answer: exit 1
     scenario.warn_once(...)                              # like warn, for the next apply only
     scenario.event_on_apply("StatefulSet", "web", "demo", event)  # a controller's Event after the next
                                                          # apply of it, naming the applied object's uid
@@ -100,6 +101,11 @@ class Scenario:
 
     def raw(self, path: str, body: str) -> None:
         self._set("raw", path, body)
+
+    def raw_error(self, path: str, stderr: str) -> None:
+        """A non-2xx answer to `get --raw PATH`: kubectl prints the API status error
+        (`Error from server (<Reason>): <message>`, contracts §5) and exits 1."""
+        self._set("raw-error", path, stderr)
 
     def kubectl_calls(self) -> List[List[str]]:
         return [c["argv"] for c in standin_lib.calls(self.state) if c["tool"] == "kubectl"]

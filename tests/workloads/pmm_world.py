@@ -94,6 +94,14 @@ class PmmWorld:
                                          "state": {"running": {"startedAt": "2025-02-19T10:00:00Z"}}}]}
         self.scenario.seed(self.pod(pmm.statefulset_pmm3(), status))
 
+    def pmm3_pending(self) -> None:
+        """Not scheduled: no node, no container status."""
+        status = {"phase": "Pending",
+                  "conditions": [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable"}]}
+        pod = self.pod(pmm.statefulset_pmm3(), status)
+        del pod["spec"]["nodeName"]
+        self.scenario.seed(pod)
+
     def pmm3_in_pod(self, status_text: Optional[str] = None, uid_map: str = UID_MAP_ROOTLESS) -> None:
         from rootlesskube.workloads.pmm_verify import readyz_path
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
+
+import pytest
 
 from rootlesskube.workloads import pmm
 from tests.workloads.pmm_world import BLOG_VIOLATION, FAILED_CREATE_MESSAGE, PMM3_START_LOG
@@ -92,6 +95,69 @@ def test_readiness_never_comes(cli, world, archive):
     assert ["kubectl", "--kubeconfig", world.scenario.objects.root.parents[2].joinpath(
         "rk-home", "state", "clusters", "rk-pmm", "kubeconfig").as_posix(),
         "logs", "pmm-server-0", "--namespace", "pmm", "-c", "pmm-server", "--tail=40"] in world.calls()
+
+
+def test_a_pending_pod_that_never_becomes_ready_is_named_pending_with_its_events(cli, world, archive):
+    world.create_cluster()
+    world.pmm3_pending()
+    unschedulable = "0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims."
+    world.event("Pod", pmm.POD, "FailedScheduling", unschedulable, count=4)
+    code, out, err = deploy(cli, archive)
+    assert code == 4 and out == ""
+    assert ("error: pod pmm/pmm-server-0 was not Running and Ready after 2s: Pending, not Ready, restarts 0\n"
+            "events:\n"
+            f"  Warning FailedScheduling (x4): {unschedulable}\n"
+            "logs (last 40 lines):\n"
+            "  (none)\n") in err
+
+
+class UserImageStore:
+    """`podman.Podman` for prepare_image, recorded: the images in the user's store, pull adds one, save writes
+    the archive kind loads (no real podman runs; the real pull is test_pmm_podman's and the drivers')."""
+
+    def __init__(self, images=()):
+        self.images, self.calls = set(images), []
+
+    def __call__(self):
+        return self
+
+    def image_exists(self, ref):
+        self.calls.append(("image exists", ref))
+        return ref in self.images
+
+    def pull(self, ref, timeout=1800, on_line=None):
+        self.calls.append(("pull", ref))
+        self.images.add(ref)
+
+    def save(self, ref, archive, timeout=900):
+        self.calls.append(("save", ref))
+        Path(archive).write_bytes(b"docker-archive of " + ref.encode())
+
+
+def kind_loads(world):
+    return [json.loads(line)["argv"] for line in world.json_calls().splitlines()
+            if json.loads(line)["tool"] == "kind" and json.loads(line)["argv"][1] == "load"]
+
+
+@pytest.mark.parametrize("in_store", [False, True])
+def test_the_image_is_pulled_into_the_users_store_only_when_missing_then_loaded(cli, world, monkeypatch, in_store):
+    from rootlesskube import paths, podman
+
+    store = UserImageStore([pmm.PMM3_IMAGE] if in_store else [])
+    monkeypatch.setattr(podman, "Podman", store)
+    world.create_cluster()
+    world.pmm3_running()
+    code, out, err = cli("pmm", "deploy", "--cluster", "rk-pmm", "--wait", "2s", "--json")
+    assert code == 0, err
+    pulled = [] if in_store else [("pull", pmm.PMM3_IMAGE)]
+    assert store.calls == [("image exists", pmm.PMM3_IMAGE), *pulled, ("save", pmm.PMM3_IMAGE)]
+    archive = paths.data_dir() / "images" / "docker.io_percona_pmm-server_3.8.1.tar"
+    [load] = kind_loads(world)
+    assert load == ["kind", "load", "image-archive", str(archive), "--name", "rk-pmm"]
+    assert not archive.exists()  # the store keeps the image; the archive was only the way in
+    done = (f"{pmm.PMM3_IMAGE} was already in your Podman store" if in_store
+            else f"pulled {pmm.PMM3_IMAGE} with rootless Podman (kept in your store)")
+    assert f"{done}; loaded into cluster rk-pmm" in json.loads(out)["notes"]
 
 
 def test_no_pod_at_all_reports_the_statefulsets_events(cli, world, archive):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from rootlesskube import cluster
-from tests.workloads.pmm_world import UID_MAP_IDENTITY, proc_status
+from tests.workloads.pmm_world import UID_MAP_IDENTITY, contract_text, proc_status
 
 
 def test_a_root_pod_in_the_host_user_namespace_fails_each_check_by_name(cli, world):
@@ -58,3 +58,39 @@ def test_verify_without_a_pod_says_to_deploy(cli, world):
     assert (evidence["ok"], evidence["failed"]) == (False, ["namespace-enforces-restricted", "pod-running-ready"])
     assert evidence["checks"][1]["value"] == (
         "no pod pmm-server-0 in namespace other; run rootlesskube pmm deploy --namespace other")
+
+
+def verify_json(cli):
+    code, out, err = cli("pmm", "verify", "--kubeconfig", str(cluster.kubeconfig_path("rk-pmm")), "--json")
+    return code, {c["name"]: c for c in json.loads(out)["checks"]}, err
+
+
+def test_readyz_answering_non_200_fails_naming_readyz_with_the_answer_seen(cli, world):
+    from rootlesskube.workloads.pmm_verify import readyz_path
+
+    world.create_cluster()
+    world.pmm3_running()
+    world.pmm3_in_pod()
+    unavailable = "Error from server (ServiceUnavailable): the server is currently unable to handle the request\n"
+    world.scenario.raw_error(readyz_path("pmm"), unavailable)
+    code, checks, err = verify_json(cli)
+    assert code == 4
+    assert (checks["readyz-200"]["ok"], checks["readyz-200"]["value"]) == (False, unavailable.strip())
+    assert checks["readyz-200"]["expected"] == "200 {}"
+    assert f"readyz-200: {unavailable.strip()}" in err
+    assert checks["pid1-uid-1000"]["ok"] is True
+
+
+def test_kubectl_exec_failing_fails_the_in_pod_checks_with_kubectls_message(cli, world):
+    world.create_cluster()
+    world.pmm3_running()
+    world.pmm3_in_pod()
+    for path in ("/proc/1/status", "/proc/1/uid_map"):
+        world.scenario.exec_output("pmm-server-0", "pmm", ["cat", path], "", code=3)
+    code, checks, _ = verify_json(cli)
+    assert code == 4
+    message = contract_text("kubectl/exec.nonzero.stderr.txt").strip()  # command terminated with exit code 3
+    for name in ("pid1-uid-1000", "pid1-no-capabilities", "pid1-no-new-privs", "pid1-seccomp-filter",
+                 "uid-map-not-identity"):
+        assert (checks[name]["ok"], checks[name]["value"]) == (False, f"kubectl exec failed: {message}")
+    assert checks["readyz-200"]["ok"] is True

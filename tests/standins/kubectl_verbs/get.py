@@ -1,7 +1,8 @@
 """`kubectl get KIND [NAME] -o json [-A|--all-namespaces]` and `kubectl get --raw PATH`.
 
 Objects come from the store (kube_objects); `--raw` answers only paths a test
-registered (kube_scenario.Scenario.raw). Only `-o json` is reproduced.
+registered (kube_scenario.Scenario.raw, or raw_error for a non-2xx answer:
+its stderr, exit 1). Only `-o json` is reproduced.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ def not_reproduced(what: str):
 def handle(flags, args):
     state = standin_lib.state_dir()
     if args[:1] == ["--raw"] and len(args) == 2:
+        error = Scenario(state).lookup("raw-error", args[1])
+        if error is not None:
+            standin_lib.emit(stderr=error, code=1)
         body = Scenario(state).lookup("raw", args[1])
         if body is None:
             not_reproduced(f"get --raw {args[1]} (no response registered by the test)")

@@ -26,6 +26,8 @@ def check_files(paths: List[str], level: str, version: str) -> List[dict]:
 
 
 def record(doc: Document, level: str, version: str) -> dict:
+    """The issue's JSON record, its keys in its order, then `line` (where the object starts), which the
+    text output and error messages use too."""
     try:
         result = evaluate(doc.obj, level, version)
     except UsageError as exc:
@@ -34,7 +36,6 @@ def record(doc: Document, level: str, version: str) -> dict:
     return {
         "file": doc.file,
         "doc": doc.doc_index,
-        "line": doc.line,
         "kind": doc.kind,
         "name": doc.name,
         "level": result.level,
@@ -42,6 +43,7 @@ def record(doc: Document, level: str, version: str) -> dict:
         "allowed": result.allowed,
         "violations": [v.as_dict() for v in result.violations],
         "message": result.message(),
+        "line": doc.line,
     }
 
 

@@ -65,6 +65,9 @@ def test_json_records(cli, tmp_path):
     path = write(tmp_path, "all.yaml", SERVICE + "---\n" + PRIVILEGED_POD)
     code, out, _ = cli("pss", "check", "-f", path, "--json")
     assert code == 1
+    # the keys, exactly and in its order; `line` is added last
+    assert list(json.loads(out)[0]) == ["file", "doc", "kind", "name", "level", "version", "allowed",
+                                        "violations", "message", "line"]
     assert json.loads(out) == [{
         "file": path, "doc": 2, "line": 7, "kind": "Pod", "name": "web", "level": "restricted",
         "version": "latest", "allowed": False,

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 from .drivers import DRIVERS
-from .drivers.base import CONTAINER_RUNTIMES, PSS_LEVELS, ClusterSpec, PortMapping
+from .drivers.base import CONTAINER_RUNTIMES, PSS_LEVELS, USERNETES_PORTS, ClusterSpec, PortMapping
 from .errors import UsageError
 from .names import dns1123_label
 from .pss.labels import ModePolicy, PssLabels
@@ -108,7 +108,8 @@ LAB = Obj({
     "portMappings": List_(Obj({"containerPort": Int(1, 65535), "offset": Int(1, 1000)},
                               required=("containerPort", "offset"))),
 }, required=("roster",), description="one cluster per roster user, named CLUSTER-USER, API port = the user's "
-                                     "first port, each mapping on first port + offset")
+                                     "first port, each mapping on first port + offset; Usernetes: etcd, kubelet "
+                                     "and flannel on the next three ports (no portMappings)")
 
 RECIPE = Obj({
     "apiVersion": Str(choices=(API_VERSION,)),
@@ -226,6 +227,10 @@ def parse(text: str, file: str) -> Recipe:
                        **{attribute: cluster[key] for key, attribute in CLUSTER_FIELDS.items() if key in cluster})
     _check_cluster(cluster, spec, file)
     _check_namespaces(data, file)
+    if spec.driver == "usernetes" and "portMappings" in data.get("lab", {}):
+        raise SchemaError(file, data["lab"].nodes["portMappings"], "portMappings are set for the usernetes driver",
+                          "no portMappings: Usernetes publishes only its own ports (API server, etcd, kubelet, "
+                          "flannel), which the lab takes from each user's ports")
     timeouts = Timeouts(**data.get("timeouts", {}))
     return Recipe(
         name=data["metadata"]["name"],
@@ -297,8 +302,16 @@ def _lab(data: dict) -> Lab:
     return Lab(data["roster"], tuple((m["containerPort"], m["offset"]) for m in data.get("portMappings", [])))
 
 
+def usernetes_ports(row, width: int) -> Tuple[Tuple[str, int], ...]:
+    """Usernetes's etcd, kubelet and flannel ports on the lab user's ports after the API server's first one."""
+    if width < 1 + len(USERNETES_PORTS):
+        raise UsageError(f"lab user {row.user!r} has {width} ports; Usernetes needs {1 + len(USERNETES_PORTS)} "
+                         "(API server, etcd, kubelet, flannel)", hint="re-run the lab setup with more --ports-per-user")
+    return tuple((name, row.port_first + 1 + index) for index, name in enumerate(USERNETES_PORTS))
+
+
 def lab_clusters(base: ClusterSpec, lab: Lab) -> List[ClusterSpec]:
-    """One ClusterSpec per roster user: named BASE-USER, with the user's ports."""
+    """One ClusterSpec per roster user: named BASE-USER, with the user's ports (Usernetes: all four of its own)."""
     from dataclasses import replace
 
     from host_setup.lab import read_roster
@@ -318,7 +331,8 @@ def lab_clusters(base: ClusterSpec, lab: Lab) -> List[ClusterSpec]:
                 raise UsageError(f"lab user {row.user!r} has {width} ports; port offset {offset} is outside them",
                                  hint="use smaller offsets, or re-run the lab setup with more --ports-per-user")
         mappings = tuple(PortMapping(port, row.port_first + offset) for port, offset in lab.port_mappings)
-        specs.append(replace(base, name=name, api_port=row.port_first, port_mappings=mappings))
+        specs.append(replace(base, name=name, api_port=row.port_first, port_mappings=mappings,
+                             usernetes_ports=usernetes_ports(row, width) if base.driver == "usernetes" else ()))
     if not specs:
         raise UsageError(f"the lab roster {roster_path} lists no users",
                          hint="`rootlesskube-host-setup lab --users a,b,c` adds them")

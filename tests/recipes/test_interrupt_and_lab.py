@@ -98,3 +98,55 @@ def test_the_shipped_lab_recipe_plans_from_the_roster_in_the_working_directory(c
     assert code == 2
     assert err.startswith("error: the cluster name of lab user 'Ana_' 'lab-Ana_' is not a valid DNS-1123 label")
     assert standins.calls() == []
+
+
+USERNETES_LAB = """apiVersion: rootlesskube.dev/v1alpha1
+kind: Recipe
+metadata: {{name: workshop}}
+cluster: {{driver: usernetes, name: lab}}
+lab:
+  roster: {roster}
+namespaces:
+  - name: secure-namespace
+    podSecurity: {{enforce: restricted}}
+workloads:
+  - {{type: pmm3, namespace: secure-namespace}}
+"""
+
+
+def test_a_usernetes_lab_gives_each_user_its_own_api_etcd_kubelet_and_flannel_ports(write_recipe, tmp_path):
+    from rootlesskube import recipe
+    from rootlesskube.drivers.usernetes import UsernetesDriver
+
+    roster = tmp_path / "rootlesskube-lab.json"
+    rows = [Assignment(user, 1001 + i, 100000 + 65536 * i, 65536, 100000 + 65536 * i, 65536, 20000 + 5 * i,
+                       20004 + 5 * i) for i, user in enumerate(["ana", "ben", "cy"])]
+    roster.write_text(host_lab.roster_text(roster, rows))
+    specs = recipe.load(str(write_recipe(USERNETES_LAB.format(roster=roster)))).clusters()
+    assert [(s.name, s.api_port, s.port_mappings) for s in specs] == [
+        ("lab-ana", 20000, ()), ("lab-ben", 20005, ()), ("lab-cy", 20010, ())]
+    for spec, first in zip(specs, (20000, 20005, 20010)):
+        spec.validate()
+        # what the driver passes to make: every port of the user's block, none of Usernetes's defaults
+        assert UsernetesDriver()._ports(spec) == {"PORT_KUBE_APISERVER": str(first), "PORT_ETCD": str(first + 1),
+                                                  "PORT_KUBELET": str(first + 2), "PORT_FLANNEL": str(first + 3)}
+
+
+def test_a_usernetes_lab_refuses_port_mappings_and_a_block_too_small(write_recipe, tmp_path):
+    import pytest
+
+    from rootlesskube import recipe
+    from rootlesskube.errors import UsageError
+
+    roster = tmp_path / "rootlesskube-lab.json"
+    roster.write_text(host_lab.roster_text(roster, [Assignment("ana", 1001, 100000, 65536, 100000, 65536,
+                                                               20000, 20002)]))
+    text = USERNETES_LAB.format(roster=roster)
+    with pytest.raises(UsageError, match="Usernetes needs 4 .API server, etcd, kubelet, flannel."):
+        recipe.load(str(write_recipe(text))).clusters()
+    path = write_recipe(text.replace(f"  roster: {roster}\n", f"  roster: {roster}\n  portMappings:\n"
+                                     "    - {containerPort: 30443, offset: 1}\n"))
+    with pytest.raises(UsageError) as info:
+        recipe.load(str(path))
+    assert str(info.value).startswith(f"{path}:8:5: portMappings are set for the usernetes driver; expected no "
+                                      "portMappings")

@@ -21,6 +21,7 @@ import signal
 import threading
 import time
 from concurrent.futures import Future
+from concurrent.futures import wait as wait_futures
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, List, Optional, Sequence
@@ -30,10 +31,11 @@ from .drivers import get_driver
 from .drivers.base import ClusterExists, ClusterSpec, CreateResult, Driver
 from .errors import HostNotReady, RootlesskubeError, UsageError
 from .names import dns1123_label
-from .run import pretty
+from .run import KILL_GRACE_SECONDS, pretty
 
 DEFAULT_NAME = "rootlesskube"
 WAIT_READY_SECONDS = 300
+PULL_STOP_SECONDS = 2 * KILL_GRACE_SECONDS + 1  # SIGTERM, then SIGKILL, of a pull that was stopped
 
 
 def default_doctor(driver: str) -> Any:
@@ -136,6 +138,7 @@ class BringUp:
     created: bool = False  # set before the tool is called: a half-created cluster is ours to clean
     created_result: CreateResult = field(default_factory=CreateResult)
     pulls: List[Future] = field(default_factory=list)
+    stop_pulls: threading.Event = field(default_factory=threading.Event)
     cleaned: bool = False
 
 
@@ -159,8 +162,9 @@ def up(spec: ClusterSpec, options: Optional[UpOptions] = None) -> ClusterRecord:
             if isinstance(exc, ClusterExists):
                 ctx.created = False  # someone else's cluster appeared meanwhile: never touch it
                 forget(spec.name)
-            _stop_pulls(ctx)
+            ctx.stop_pulls.set()  # a failed or interrupted up leaves no pull behind
             cleanup_after_failure(ctx)
+            wait_futures(ctx.pulls, timeout=PULL_STOP_SECONDS)  # the pulls' threads kill their process groups
             raise
     assert ctx.record is not None
     return ctx.record
@@ -216,7 +220,7 @@ def _create(ctx: BringUp) -> Optional[bool]:
     ctx.record = ClusterRecord(spec.name, spec.driver, spec.as_dict(), spec.digest(), str(kubeconfig_path(spec.name)),
                                default_storage_class=ctx.driver.has_default_storage_class)
     save_record(ctx.record)
-    ctx.pulls = [_in_background(_pull, image, ctx.options.pull_timeout) for image in ctx.options.images]
+    ctx.pulls = [_in_background(_pull, image, ctx.options.pull_timeout, ctx.stop_pulls) for image in ctx.options.images]
     ctx.created = True
     ctx.created_result = ctx.driver.create(spec)  # on success the next step waits for the pulls
     for warning in ctx.created_result.warnings:
@@ -238,19 +242,10 @@ def _in_background(function: Callable, *args: Any) -> Future:
     return future
 
 
-def _pull(image: str, timeout: float) -> None:
+def _pull(image: str, timeout: float, cancel: threading.Event) -> None:
     from .podman import Podman
 
-    Podman().pull(image, timeout=timeout)
-
-
-def _stop_pulls(ctx: BringUp) -> None:
-    """A failed or interrupted `up` stops the pulls still running instead of leaving them behind."""
-    running = [image for image, future in zip(ctx.options.images, ctx.pulls) if not future.done()]
-    if running:
-        from .podman import Podman
-
-        Podman().stop_pulls(running)
+    Podman().pull(image, timeout=timeout, cancel=cancel)
 
 
 def _pulled(ctx: BringUp) -> Optional[bool]:

@@ -202,14 +202,6 @@ def image_ref(value: str) -> str:
     return value
 
 
-def _runs(cmdline: List[str], argv: List[str]) -> bool:
-    """Is cmdline the process run() started for argv (the program resolved on PATH, maybe under an interpreter)?"""
-    args = argv[1:]
-    if len(cmdline) <= len(args) or cmdline[len(cmdline) - len(args):] != args:
-        return False
-    return os.path.basename(cmdline[-len(args) - 1]) == os.path.basename(argv[0])
-
-
 class Podman:
     """Rootless Podman as the invoking user; one method per podman operation we use."""
 
@@ -262,29 +254,9 @@ class Podman:
     def import_(self, archive: str, ref: str, timeout: float = 900) -> None:
         self.call("import", str(archive), image_ref(ref), timeout=timeout)
 
-    def pull(self, ref: str, timeout: float = 1800, on_line=None) -> None:
-        self.call("pull", image_ref(ref), timeout=timeout, on_line=on_line)
-
-    def stop_pulls(self, refs: Sequence[str]) -> List[int]:
-        """SIGTERM this process's running `podman pull` of refs; returns their pids.
-
-        For a pull running in a background thread, which nothing else can stop:
-        run() started it in its own process group, so the whole group goes.
-        """
-        import signal
-
-        import psutil
-
-        wanted = [self.argv("pull", image_ref(ref)) for ref in refs]
-        stopped = []
-        for child in psutil.Process().children():
-            try:
-                if any(_runs(child.cmdline(), argv) for argv in wanted):
-                    os.killpg(child.pid, signal.SIGTERM)
-                    stopped.append(child.pid)
-            except (psutil.Error, ProcessLookupError):
-                continue  # it ended meanwhile
-        return stopped
+    def pull(self, ref: str, timeout: float = 1800, on_line=None, cancel=None) -> None:
+        """`podman pull REF`; setting the `cancel` event (a threading.Event) stops it."""
+        self.call("pull", image_ref(ref), timeout=timeout, on_line=on_line, cancel=cancel)
 
     # --- containers ---
     def run(self, image: str, command: Sequence[str] = (), *, name: Optional[str] = None,

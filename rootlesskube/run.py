@@ -103,6 +103,13 @@ class CommandTimeout(CommandError):
         self.timeout = timeout
 
 
+class CommandCancelled(CommandError):
+    """The caller asked run() to stop the command (its `cancel` event was set)."""
+
+    def __init__(self, argv, stdout, stderr):
+        super().__init__(argv, None, stdout, stderr, message=f"`{pretty(argv)}` was stopped")
+
+
 def _indent(text: str) -> str:
     return "\n".join("    " + line for line in text.splitlines())
 
@@ -123,13 +130,15 @@ def run(
     hint: Optional[str] = None,
     not_found_hint: Optional[str] = None,
     on_line: Optional[LineCallback] = None,
+    cancel: Optional[threading.Event] = None,
 ) -> Result:
     """Run argv to completion and return its Result.
 
     `env` is merged over the current environment. With `check`, a non-zero
     exit raises CommandError. `on_line` receives output lines as they arrive
-    (for progress on long steps). A timeout or an interrupt kills the command's
-    whole process group before the exception propagates.
+    (for progress on long steps). A timeout, an interrupt or `cancel` being set
+    (from another thread: a background pull that is no longer wanted) kills the
+    command's whole process group before the exception propagates.
     """
     argv = [str(a) for a in argv]
     if not argv:
@@ -166,7 +175,11 @@ def run(
     if input is not None:
         threads.append(_writer(proc.stdin, input))
     try:
-        proc.wait(timeout=timeout)
+        _wait(proc, timeout, cancel)
+    except _Cancelled:
+        _kill_group(proc)
+        _join(threads)
+        raise CommandCancelled(argv, "".join(out), "".join(err)) from None
     except subprocess.TimeoutExpired:
         _kill_group(proc)
         _join(threads)
@@ -181,6 +194,30 @@ def run(
     if check and result.returncode != 0:
         raise CommandError(argv, result.returncode, result.stdout, result.stderr, hint=hint)
     return result
+
+
+class _Cancelled(Exception):
+    pass
+
+
+CANCEL_POLL_SECONDS = 0.1
+
+
+def _wait(proc: subprocess.Popen, timeout: float, cancel: Optional[threading.Event]) -> None:
+    if cancel is None:
+        proc.wait(timeout=timeout)
+        return
+    deadline = time.monotonic() + timeout
+    while not cancel.is_set():
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise subprocess.TimeoutExpired(proc.args, timeout)
+        try:
+            proc.wait(timeout=min(remaining, CANCEL_POLL_SECONDS))
+            return
+        except subprocess.TimeoutExpired:
+            continue
+    raise _Cancelled
 
 
 def _reader(stream, sink: List[str], name: str, on_line: Optional[LineCallback]) -> threading.Thread:

@@ -53,6 +53,26 @@ def test_timeout_kills_the_whole_process_group(tmp_path):
     assert _gone(child)
 
 
+def test_cancel_from_another_thread_kills_the_whole_process_group(tmp_path):
+    import threading
+
+    marker, cancel = tmp_path / "child.pid", threading.Event()
+    script = f"sleep 300 & echo $! > {marker}; wait"
+    threading.Timer(0.5, cancel.set).start()
+    started = time.monotonic()
+    with pytest.raises(runner.CommandCancelled) as info:
+        runner.run(["bash", "-c", script], timeout=60, cancel=cancel)
+    assert time.monotonic() - started < 10 and "was stopped" in str(info.value)
+    assert _gone(int(marker.read_text()))
+
+
+def test_an_unset_cancel_changes_nothing():
+    import threading
+
+    result = runner.run([sys.executable, "-c", "print('done')"], timeout=10, cancel=threading.Event())
+    assert result.stdout == "done\n"
+
+
 def _gone(pid: int) -> bool:
     """True once pid has exited (a zombie waiting for a reaper counts as gone)."""
     import psutil

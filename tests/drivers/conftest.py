@@ -1,8 +1,4 @@
-"""Fixtures for driver tests: the stand-ins first on PATH, their state, a passing doctor.
-
-tests/drivers/overlay comes before the stand-ins: it adds `kubectl taint`,
-which the kubectl stand-in does not reproduce yet.
-"""
+"""Fixtures for driver tests: the stand-ins first on PATH, their state, a passing doctor."""
 
 from __future__ import annotations
 
@@ -12,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import STANDINS, TESTS
+from tests.conftest import STANDINS
 from tests.drivers.passing_doctor import passing
 
 sys.path.insert(0, str(STANDINS))
@@ -44,8 +40,7 @@ def standins(tmp_path, monkeypatch):
 
     state = tmp_path / "standin-state"
     state.mkdir()
-    overlay = TESTS / "drivers" / "overlay"
-    monkeypatch.setenv("PATH", os.pathsep.join([str(overlay), str(STANDINS), os.environ["PATH"]]))
+    monkeypatch.setenv("PATH", os.pathsep.join([str(STANDINS), os.environ["PATH"]]))
     monkeypatch.setenv("RK_STANDIN_STATE", str(state))
     monkeypatch.delenv("RK_STANDIN_HANG", raising=False)
     monkeypatch.delenv("RK_STANDIN_LATENCY", raising=False)

@@ -135,3 +135,18 @@ def test_delete_removes_and_reports_not_found(scenario):
     assert (again.returncode, again.stderr) == (1, 'Error from server (NotFound): pods "a" not found\n')
     assert kubectl("delete", "pod", "a", "--ignore-not-found").returncode == 0
     assert scenario.kubectl_calls()[-1] == ["kubectl", "delete", "pod", "a", "--ignore-not-found"]
+
+
+def test_taint_removal_prints_untainted_per_node_as_the_contract_shows(scenario):
+    for name in ("u7s-a", "u7s-b"):
+        scenario.objects.put({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name}})
+    sample = next(line for line in contract_text("usernetes/make-kubeadm-init.stdout.txt").splitlines(True)
+                  if "untainted" in line)
+    every = kubectl("taint", "nodes", "--all", "node-role.kubernetes.io/control-plane-")
+    assert (every.returncode, every.stdout) == (0, sample.replace("u7s-devbox", "u7s-a")
+                                                + sample.replace("u7s-devbox", "u7s-b"))
+    one = kubectl("taint", "nodes", "u7s-b", "node-role.kubernetes.io/control-plane-")
+    assert one.stdout == sample.replace("u7s-devbox", "u7s-b")
+    missing = kubectl("taint", "nodes", "nope", "node-role.kubernetes.io/control-plane-")
+    assert (missing.returncode, missing.stderr) == (1, 'Error from server (NotFound): nodes "nope" not found\n')
+    assert kubectl("taint", "nodes", "--all", "dedicated=gpu:NoSchedule").returncode == 99  # adding: not reproduced

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 from .drivers import DRIVERS
-from .drivers.base import CONTAINER_RUNTIMES, PSS_LEVELS, USERNETES_PORTS, ClusterSpec, PortMapping
+from .drivers.base import CONTAINER_RUNTIMES, DIGEST_PATTERN, PSS_LEVELS, USERNETES_PORTS, ClusterSpec, PortMapping
 from .errors import UsageError
 from .names import dns1123_label
 from .pss.labels import ModePolicy, PssLabels
@@ -41,7 +41,6 @@ CLEANUP_POLICIES = ("always", "on-success", "never")
 EXPECT = ("ready", "rejected")
 SCHEMA_ID = "https://rootlesskube.dev/schemas/recipe-v1alpha1.json"
 NAME_PATTERN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
-DIGEST_PATTERN = "@sha256:[0-9a-f]{64}$"
 
 
 def _name(what: str) -> Str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import List, Optional, Tuple
@@ -21,6 +22,7 @@ from ..names import dns1123_label
 PSS_LEVELS = ("privileged", "baseline", "restricted")
 CONTAINER_RUNTIMES = ("containerd", "cri-o")
 USERNETES_PORTS = ("PORT_ETCD", "PORT_KUBELET", "PORT_FLANNEL")  # the API server's is api_port
+DIGEST_PATTERN = "@sha256:[0-9a-f]{64}$"  # a node image pinned by its full digest
 CREATE_TIMEOUT = 900.0
 QUERY_TIMEOUT = 60.0
 
@@ -64,8 +66,9 @@ class ClusterSpec:
         if self.container_runtime not in CONTAINER_RUNTIMES:
             raise UsageError(f"unknown container runtime {self.container_runtime!r}",
                              hint=f"use one of: {', '.join(CONTAINER_RUNTIMES)}")
-        if self.node_image is not None and "@sha256:" not in self.node_image:
-            raise UsageError(f"the node image {self.node_image!r} is not pinned by digest",
+        if self.node_image is not None and not re.search(DIGEST_PATTERN, self.node_image):
+            raise UsageError(f"the node image {self.node_image!r} is not pinned by a full digest "
+                             "(@sha256: and 64 hex digits)",
                              hint="give it as NAME:TAG@sha256:DIGEST (kind's release notes list them)")
         if self.kubernetes is not None and not self.kubernetes.startswith("v"):
             raise UsageError(f"Kubernetes version {self.kubernetes!r} must look like v1.36.1")

@@ -7,6 +7,7 @@ import os
 import stat
 import time
 
+import pytest
 import yaml
 
 from rootlesskube import cluster, paths
@@ -341,3 +342,10 @@ def test_the_provider_is_checked_before_already_exists(standins):
         assert "requires setting systemd property" in str(exc)
     else:
         raise AssertionError("the second create succeeded")
+
+
+@pytest.mark.parametrize("image", ["kindest/node:v1.36.1", "kindest/node:v1.36.1@sha256:abc"])
+def test_a_node_image_without_a_full_digest_is_refused_before_any_call(cli, standins, image):
+    code, out, err = cli("up", "--name", "rk-dev", "--node-image", image)
+    assert code == 2 and f"the node image {image!r} is not pinned by a full digest" in err
+    assert standins.calls("kind") == []

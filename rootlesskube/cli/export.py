@@ -23,7 +23,11 @@ class _VmOptions(Command):
     recipe = cli.SwitchAttr(["--recipe"], str, argname="NAME",
                             help="run this shipped kind recipe at first boot instead of PMM 3: the VM gets python3 "
                                  "(Fedora CoreOS: rpm-ostree, applied live), a venv with rootlesskube "
-                                 "from PyPI and the pinned kind and kubectl")
+                                 "(see --rootlesskube-from) and the pinned kind and kubectl")
+    rootlesskube_from = cli.SwitchAttr(["--rootlesskube-from"], str, argname="SPEC", default=None,
+                                       help="with --recipe: what the VM pip-installs rootlesskube from, a "
+                                            "requirement, a wheel URL or git+https://... (default: this release, "
+                                            "rootlesskube==VERSION, from PyPI)")
     data_disk = cli.SwitchAttr(["--data-disk"], str, argname="DEVICE", default="/dev/vdb",
                                help="the disk for persistent data: partitioned once, never wiped, mounted at "
                                     "/var/lib/rootlesskube-data")
@@ -37,7 +41,12 @@ class _VmOptions(Command):
         keys = vm.read_ssh_keys(self.ssh_key) if self.ssh_key else ()
         if not keys:
             ui.warn("no --ssh-key: nobody can log in to this VM (it has no password either)")
-        return vm.vm_config(self.user, keys, self.data_disk, recipe=self.recipe, host_port=self.port, quadlet=quadlet)
+        if self.rootlesskube_from and not self.recipe:
+            from ..errors import UsageError
+
+            raise UsageError("--rootlesskube-from goes with --recipe", hint="a PMM VM does not install rootlesskube")
+        return vm.vm_config(self.user, keys, self.data_disk, recipe=self.recipe, host_port=self.port, quadlet=quadlet,
+                            rootlesskube_from=self.rootlesskube_from or vm.PIP_REQUIREMENT)
 
     def write(self, text: str) -> None:
         import sys

@@ -141,7 +141,8 @@ def _runs_on_a_new_vm(recipe) -> bool:
 
 def vm_config(user: str = DEFAULT_USER, ssh_keys: Tuple[str, ...] = (), data_disk: str = DEFAULT_DATA_DISK,
               recipe: Optional[str] = None, pmm_image: Optional[str] = None,
-              host_port: int = systemd_unit.DEFAULT_HOST_PORT, quadlet: bool = True) -> VmConfig:
+              host_port: int = systemd_unit.DEFAULT_HOST_PORT, quadlet: bool = True,
+              rootlesskube_from: str = PIP_REQUIREMENT) -> VmConfig:
     """PMM 3 as a Quadlet (Fedora CoreOS ships Podman 5) or a classic unit, or with RECIPE that recipe at first boot."""
     user = user_name(user)
     vm = VmConfig(user, ssh_keys, data_device(data_disk))
@@ -161,7 +162,7 @@ def vm_config(user: str = DEFAULT_USER, ssh_keys: Tuple[str, ...] = (), data_dis
         vm.directories.append(VmDir(f"{vm.home}/{sub}", 0o755, user))
     units = f"{vm.home}/.config/systemd/user"
     if recipe:
-        _add_recipe(vm, units, recipe_name(recipe))
+        _add_recipe(vm, units, recipe_name(recipe), pip_requirement(rootlesskube_from))
     else:
         spec = systemd_unit.pmm_spec(pmm_image or systemd_unit.pmm.PMM3_IMAGE, f"{data_dir}/pmm", host_port)
         vm.directories.append(VmDir(f"{data_dir}/pmm", 0o700, user))
@@ -202,7 +203,16 @@ def packages_unit(packages: Tuple[str, ...]) -> str:
     )
 
 
-def recipe_unit(recipe: str) -> str:
+def pip_requirement(value: str) -> str:
+    """What pip installs rootlesskube from: a requirement, a wheel or sdist URL, or a VCS URL (one argv word)."""
+    if not value or value.startswith("-") or any(c.isspace() for c in value) or "%" in value:
+        raise UsageError(f"{value!r} is not something pip can install rootlesskube from",
+                         hint="give a requirement (rootlesskube==0.1.0), a wheel URL or git+https://...; "
+                              "no spaces, no leading '-', no '%'")
+    return value
+
+
+def recipe_unit(recipe: str, requirement: str = PIP_REQUIREMENT) -> str:
     """A user unit that installs rootlesskube into a venv and runs `rootlesskube run RECIPE`, once.
 
     Python comes from the distribution (PACKAGES); user@.service waits for the network (and on Fedora
@@ -212,7 +222,7 @@ def recipe_unit(recipe: str) -> str:
     done = f"%h/.local/state/rootlesskube/first-boot-{recipe}.done"
     steps = [
         ["/usr/bin/python3", "-m", "venv", "--system-site-packages", "--without-pip", VENV],
-        [f"{VENV}/bin/python3", "-m", "pip", "install", "--disable-pip-version-check", PIP_REQUIREMENT],
+        [f"{VENV}/bin/python3", "-m", "pip", "install", "--disable-pip-version-check", requirement],
         [ROOTLESSKUBE_BIN, "tools", "install", "kind", "kubectl"],
     ]
     return (
@@ -233,8 +243,8 @@ def recipe_unit(recipe: str) -> str:
     )
 
 
-def _add_recipe(vm: VmConfig, units: str, recipe: str) -> None:
-    _enable(vm, units, RECIPE_UNIT, recipe_unit(recipe))
+def _add_recipe(vm: VmConfig, units: str, recipe: str, requirement: str) -> None:
+    _enable(vm, units, RECIPE_UNIT, recipe_unit(recipe, requirement))
 
 
 def _enable(vm: VmConfig, units: str, name: str, text: str) -> None:

@@ -66,3 +66,24 @@ def test_export_cloud_init(cli):
     code, stdout, _ = cli("export", "cloud-init", "--user", "alice")
     assert code == 0 and stdout.startswith("#cloud-config\n")
     assert "/home/alice/.config/systemd/user/pmm-server.service" in stdout
+
+
+def _recipe_unit(butane_text: str) -> str:
+    files = yaml.safe_load(butane_text)["storage"]["files"]
+    return next(f["contents"]["inline"] for f in files if f["path"].endswith("/rootlesskube-recipe.service"))
+
+
+def test_a_recipe_vm_installs_rootlesskube_from_where_it_is_told(cli):
+    code, stdout, _ = cli("export", "butane", "--recipe", "kind-pmm3-restricted")
+    assert code == 0 and " rootlesskube==" in _recipe_unit(stdout)
+    source = "git+https://git.example/rootlesskube@v0.1.0"
+    code, stdout, _ = cli("export", "butane", "--recipe", "kind-pmm3-restricted", "--rootlesskube-from", source)
+    assert code == 0 and f"--disable-pip-version-check {source}\n" in _recipe_unit(stdout)
+
+
+def test_rootlesskube_from_is_one_pip_word_and_goes_with_recipe(cli):
+    for bad in ("-e .", "--index-url=http://x", "a b"):
+        code, stdout, stderr = cli("export", "butane", "--recipe", "kind-pmm3-restricted", "--rootlesskube-from", bad)
+        assert (code, stdout) == (2, "") and "is not something pip can install rootlesskube from" in stderr
+    code, stdout, stderr = cli("export", "cloud-init", "--rootlesskube-from", "rootlesskube==0.1.0")
+    assert (code, stdout) == (2, "") and "--rootlesskube-from goes with --recipe" in stderr

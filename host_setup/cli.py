@@ -6,10 +6,8 @@ import os
 import sys
 from typing import List, Tuple
 
-from plumbum import cli
-
 from rootlesskube import __version__
-from rootlesskube.cli import Command, Group
+from rootlesskube.cli import Command, Group, cli  # first: it keeps plumbum's import from running `uname -p`
 from rootlesskube.drivers import DRIVERS
 from rootlesskube.errors import EXIT_CODES_HELP, UsageError
 

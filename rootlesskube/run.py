@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import select
 import shlex
 import shutil
 import signal
@@ -204,20 +205,40 @@ CANCEL_POLL_SECONDS = 0.1
 
 
 def _wait(proc: subprocess.Popen, timeout: float, cancel: Optional[threading.Event]) -> None:
-    if cancel is None:
-        proc.wait(timeout=timeout)
-        return
+    """Wait until proc exits, `timeout` passes (TimeoutExpired) or `cancel` is set (_Cancelled).
+
+    Popen.wait(timeout) polls with sleeps of up to 50 ms, which a 150 ms
+    `podman info` pays as a third more; a pidfd wakes us the moment the
+    command exits. Without pidfd_open (Linux < 5.3) Popen's polling is used.
+    """
     deadline = time.monotonic() + timeout
-    while not cancel.is_set():
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise subprocess.TimeoutExpired(proc.args, timeout)
-        try:
-            proc.wait(timeout=min(remaining, CANCEL_POLL_SECONDS))
-            return
-        except subprocess.TimeoutExpired:
-            continue
-    raise _Cancelled
+    pidfd = _pidfd(proc.pid)
+    try:
+        while cancel is None or not cancel.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise subprocess.TimeoutExpired(proc.args, timeout)
+            step = remaining if cancel is None else min(remaining, CANCEL_POLL_SECONDS)
+            if pidfd is None:
+                try:
+                    proc.wait(timeout=step)
+                    return
+                except subprocess.TimeoutExpired:
+                    continue
+            if select.select([pidfd], [], [], step)[0]:
+                proc.wait()  # it has exited: this only reaps it
+                return
+        raise _Cancelled
+    finally:
+        if pidfd is not None:
+            os.close(pidfd)
+
+
+def _pidfd(pid: int) -> Optional[int]:
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):  # Python without it, or a kernel before 5.3
+        return None
 
 
 def _reader(stream, sink: List[str], name: str, on_line: Optional[LineCallback]) -> threading.Thread:

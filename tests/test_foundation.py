@@ -167,3 +167,31 @@ def test_help_lists_the_version_switch_once(cli, argv):
     # plumbum keeps its own -v/--version switch after we rebind both names; it must not show as a nameless line
     code, out, _ = cli(*argv)
     assert code == 0 and out.count("Prints the program's version and quits") == 1 and "    --version " in out
+
+
+AUDIT_SCRIPT = """
+import os, sys, traceback, runpy
+strays = []
+def hook(event, args):
+    if event in ("subprocess.Popen", "os.exec", "os.posix_spawn", "os.spawn", "os.system", "os.fork"):
+        stack = "".join(traceback.format_stack())
+        if os.path.join("rootlesskube", "run.py") not in stack:
+            strays.append(f"{event} {args!r}\\n{stack}")
+sys.addaudithook(hook)
+sys.argv = sys.argv[1:]
+try:
+    runpy.run_module(sys.argv[0], run_name="__main__")
+finally:
+    print("".join(strays), file=sys.stderr, end="")
+    print(len(strays), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("argv", [["rootlesskube", "doctor", "--json"], ["rootlesskube", "--help"],
+                                  ["rootlesskube", "pss", "check", "-f", "-"], ["host_setup", "--help"]])
+def test_every_process_starts_in_run_py(argv):
+    # also what libraries start on our behalf: plumbum's import would run `uname -p`
+    result = subprocess.run([sys.executable, "-c", AUDIT_SCRIPT, *argv], capture_output=True, text=True,
+                            input="apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c}]}\n",
+                            timeout=120)
+    assert result.stderr.rstrip().splitlines()[-1] == "0", result.stderr

@@ -7,12 +7,25 @@ rootlesskube.__main__ (stderr, exit 2) instead of being printed to stdout.
 
 from __future__ import annotations
 
-from plumbum import cli
-from plumbum.cli.application import ShowCompletion, ShowHelp, ShowHelpAll, ShowVersion
-from plumbum.cli.switches import SwitchError
+import platform
 
-from .. import __version__
-from ..errors import EXIT_CODES_HELP, UsageError
+
+def _skip_uname_p() -> None:
+    """Importing plumbum reads platform.uname()[0]; indexing that result makes Python
+    (3.9+) fill its lazy `processor` field by running `uname -p`: a process started
+    outside run.py, 10 ms of every command's start. Nothing reads the processor."""
+    result = platform.uname()
+    vars(result).setdefault("processor", "")
+
+
+_skip_uname_p()
+
+from plumbum import cli  # noqa: E402
+from plumbum.cli.application import ShowCompletion, ShowHelp, ShowHelpAll, ShowVersion  # noqa: E402
+from plumbum.cli.switches import SwitchError  # noqa: E402
+
+from .. import __version__  # noqa: E402
+from ..errors import EXIT_CODES_HELP, UsageError  # noqa: E402
 
 _PASS_THROUGH = (ShowHelp, ShowHelpAll, ShowVersion, ShowCompletion)
 

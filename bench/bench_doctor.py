@@ -2,9 +2,11 @@
 
 Both run as the same unprivileged user, in one run, alternating, N times each;
 prints medians and the ratio (target: doctor <= 1.3x podman info; --version <= 150 ms).
-As root, it prepares the rk-test user (tests/podman_env.prepare) and re-runs itself as that user.
+As root, it prepares the rk-test user (tests/podman_env.prepare), installs this checkout the
+way a user does (`pip install .`, not the tests' editable install, whose import hook costs
+every start ~10 ms) into a venv of Debian's python3, and re-runs itself as that user with it.
 
-    python3 bench/bench_doctor.py [-n 10]
+    python3 bench/bench_doctor.py [-n 10] [--editable]
 """
 
 from __future__ import annotations
@@ -55,11 +57,27 @@ def inner(runs: int, python: str) -> None:
         print(f"  {script} --version {statistics.median(script_s) * 1000:7.0f} ms")
 
 
+BENCH_VENV = Path("/var/tmp/rootlesskube-bench-venv")
+
+
+def installed_python() -> str:
+    """A venv (readable by the bench user) with this checkout installed as `pip install .` does."""
+    python = BENCH_VENV / "bin" / "python"
+    if not python.exists():
+        subprocess.run(["/usr/bin/python3", "-m", "venv", str(BENCH_VENV)], check=True)
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                    "--force-reinstall", "--no-deps", str(REPO)], check=True)
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", str(REPO)],
+                   check=True)  # the dependencies, once
+    return str(python)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", "--runs", type=int, default=10)
     parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--python", default=sys.executable, help=argparse.SUPPRESS)
+    parser.add_argument("--editable", action="store_true", help="measure the tests' editable install (.user-venv)")
     args = parser.parse_args()
     if args.inner or os.geteuid() != 0:
         inner(args.runs, args.python)
@@ -68,8 +86,9 @@ def main() -> None:
     from tests.podman_env import USER_PYTHON, prepare
 
     user = prepare()
-    result = user.run([USER_PYTHON, str(Path(__file__).resolve()), "--inner", "-n", str(args.runs),
-                       "--python", USER_PYTHON], check=False, timeout=3600)
+    python = USER_PYTHON if args.editable else installed_python()
+    result = user.run([python, str(Path(__file__).resolve()), "--inner", "-n", str(args.runs),
+                       "--python", python], check=False, timeout=3600)
     sys.stdout.write(result.stdout)
     sys.stderr.write(result.stderr)
     sys.exit(result.returncode)

@@ -14,7 +14,6 @@ pipes), and the environment is read from os.environ at call time (plumbum's
 
 from __future__ import annotations
 
-import logging
 import os
 import select
 import shlex
@@ -23,12 +22,9 @@ import signal
 import subprocess
 import threading
 import time
-from dataclasses import dataclass
-from typing import Callable, Iterable, List, Mapping, Optional, Sequence
+from typing import Callable, Iterable, List, Mapping, NamedTuple, Optional, Sequence
 
 from .errors import RootlesskubeError
-
-log = logging.getLogger("rootlesskube.run")
 
 TAIL_LINES = 20
 KILL_GRACE_SECONDS = 3.0
@@ -37,8 +33,7 @@ LineCallback = Callable[[str, str], None]
 """Called as on_line(stream, line) with stream "stdout" or "stderr"."""
 
 
-@dataclass(frozen=True)
-class Result:
+class Result(NamedTuple):
     argv: tuple
     returncode: int
     stdout: str
@@ -48,6 +43,14 @@ class Result:
     @property
     def ok(self) -> bool:
         return self.returncode == 0
+
+
+def _debug(message: str, *args) -> None:
+    """Log at DEBUG (what -v prints). logging is imported here, after the first command has
+    started: doctor's `podman info` starts through this module before anything else is imported."""
+    import logging
+
+    logging.getLogger("rootlesskube.run").debug(message, *args)
 
 
 def tail(text: str, lines: int = TAIL_LINES) -> str:
@@ -150,7 +153,6 @@ def run(
     full_env = dict(os.environ)
     if env:
         full_env.update(env)
-    log.debug("+ %s", pretty(argv))
     started = time.monotonic()
     try:
         proc = subprocess.Popen(
@@ -166,6 +168,7 @@ def run(
         )
     except OSError as exc:
         raise CommandError(argv, None, hint=hint, message=f"`{pretty(argv)}` could not start: {exc}") from None
+    _debug("+ %s", pretty(argv))
 
     out: List[str] = []
     err: List[str] = []
@@ -191,7 +194,7 @@ def run(
         raise
     _join(threads)
     result = Result(tuple(argv), proc.returncode, "".join(out), "".join(err), time.monotonic() - started)
-    log.debug("  exit %d after %.2fs", result.returncode, result.duration)
+    _debug("  exit %d after %.2fs", result.returncode, result.duration)
     if check and result.returncode != 0:
         raise CommandError(argv, result.returncode, result.stdout, result.stderr, hint=hint)
     return result

@@ -10,10 +10,32 @@ from __future__ import annotations
 
 import os
 import threading
-from concurrent.futures import Future
 from typing import List, Optional
 
-_podman: Optional[Future] = None
+_podman: Optional["_Pending"] = None
+
+
+class _Pending:
+    """The early probe's outcome, read with result() like a Future (concurrent.futures costs 5 ms to import)."""
+
+    def __init__(self, work):
+        self._done = threading.Event()
+        self._value, self._error = None, None
+        threading.Thread(target=self._run, args=(work,), name="doctor-early-podman", daemon=True).start()
+
+    def _run(self, work) -> None:
+        try:
+            self._value = work()
+        except BaseException as exc:  # raised again to whoever reads the result, as a Future does
+            self._error = exc
+        finally:
+            self._done.set()
+
+    def result(self):
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 def start(args: List[str]) -> None:
@@ -28,16 +50,10 @@ def start(args: List[str]) -> None:
 
     if find_podman() is None:
         return
-    future: Future = Future()
-
-    def work():
-        future.set_result(podman_info())
-
-    threading.Thread(target=work, name="doctor-early-podman", daemon=True).start()
-    _podman = future
+    _podman = _Pending(podman_info)
 
 
-def take() -> Optional[Future]:
+def take() -> Optional[_Pending]:
     """The early `podman info`, once (None when it was not started)."""
     global _podman
     future, _podman = _podman, None

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from .. import run as runner
 
 PODMAN_INFO_TIMEOUT = 30.0
 
 
-@dataclass(frozen=True)
-class Probe:
+class Probe(NamedTuple):
     """The outcome of one live command: parsed value or the error it gave."""
 
     value: object = None

@@ -149,5 +149,11 @@ def podman_user() -> PodmanUser:
             pytest.fail(f"real Podman tests cannot run in CI: {reason}")
         pytest.skip(reason)
     user = prepare()
+    built = user.podman("image", "exists", BUSYBOX_IMAGE, check=False).returncode != 0
     build_busybox_image(user)
-    return user
+    yield user
+    leftovers = user.podman("ps", "--all", "--quiet", check=False).stdout.split()
+    if leftovers:  # a test that failed before its own cleanup
+        user.podman("rm", "--force", "--time", "0", *leftovers, check=False)
+    if built:  # what the session imported goes; an image the user had already stays
+        user.podman("rmi", BUSYBOX_IMAGE, check=False)

@@ -1,4 +1,4 @@
-"""SIGTERM during `up`, and the real doctor on this (not ready) machine."""
+"""SIGTERM and Ctrl-C during `up`, two `up` runs at once, and the real doctor on this (not ready) machine."""
 
 from __future__ import annotations
 
@@ -13,22 +13,44 @@ import pytest
 from tests.conftest import REPO
 
 
-def test_sigterm_during_create_deletes_what_was_created(standins, tmp_path):
+def start_slow_up(standins, tmp_path, name="rk-dev"):
+    """`up` in its own process, returned once its cluster's nodes exist and create still runs."""
     standins.scenario("kind", create_seconds="60")
     env = dict(os.environ, ROOTLESSKUBE_HOME=str(tmp_path / "home"))
-    proc = subprocess.Popen([sys.executable, "-m", "tests.drivers.passing_doctor", "up", "--name", "rk-dev"],
+    proc = subprocess.Popen([sys.executable, "-m", "tests.drivers.passing_doctor", "up", "--name", name],
                             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 30
-    while "rk-dev" not in standins.tool_state("kind")["clusters"]:  # the nodes exist, create still runs
+    while name not in standins.tool_state("kind")["clusters"]:
         assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
         time.sleep(0.1)
-    proc.send_signal(signal.SIGTERM)
+    return proc, env
+
+
+@pytest.mark.parametrize(("sig", "said"), [(signal.SIGTERM, "error: interrupted by SIGTERM"),
+                                           (signal.SIGINT, "interrupted")])
+def test_an_interrupt_during_create_deletes_what_was_created(standins, tmp_path, sig, said):
+    proc, _ = start_slow_up(standins, tmp_path)
+    proc.send_signal(sig)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
     assert "deleted the half-created cluster 'rk-dev'" in err
-    assert "error: interrupted by SIGTERM" in err
+    assert said in err.splitlines()[-1]
     assert standins.tool_state("kind")["clusters"] == {}
     assert out == ""
+
+
+def test_a_second_up_of_the_same_cluster_in_another_process_fails_at_once(standins, tmp_path):
+    first, env = start_slow_up(standins, tmp_path)
+    try:
+        second = subprocess.run([sys.executable, "-m", "tests.drivers.passing_doctor", "up", "--name", "rk-dev"],
+                                cwd=REPO, env=env, capture_output=True, text=True, timeout=30)
+        assert second.returncode == 1, second.stderr
+        assert "another rootlesskube run is already working on cluster 'rk-dev'" in second.stderr
+        assert first.poll() is None and "rk-dev" in standins.tool_state("kind")["clusters"]  # left alone
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.communicate(timeout=30)
+    assert standins.tool_state("kind")["clusters"] == {}
 
 
 @pytest.mark.podman  # the real doctor runs the real `podman info` and reads this host

@@ -21,8 +21,8 @@ class PssFix(Command):
     )
     DESCRIPTION_MORE = (
         "Documents without a change are written byte for byte. A changed document is re-written "
-        "by the YAML library in its original key order with the new keys last; its comments are "
-        "lost and its quoting and list indentation normalized (use --diff to review). The items "
+        "with its comments, quoting and key order kept and the new keys last; only its list "
+        "indentation is made one style (use --diff to review). The items "
         "of a List are fixed one by one. At restricted, a container without runAsUser is listed "
         "too: admission allows it, but runAsNonRoot=true needs a numeric non-zero image user, "
         "which the fixer cannot see."

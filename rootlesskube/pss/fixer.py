@@ -15,21 +15,20 @@ kubelet starts it only if the image's USER is numeric and not 0, which the
 fixer cannot see.
 
 Documents that need no change are kept byte for byte. A changed document is
-re-written by pyyaml in its original key order, new keys last; pyyaml drops
-comments, so comments inside a changed document are lost.
+re-written by ruamel.yaml's round trip: key order, comments and quoting stay as
+they were, new keys come last; only the indentation of block sequences is
+made one style per document (the one most of its sequences use).
 """
 
 from __future__ import annotations
 
-import copy
 import difflib
+import io
 import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import List
-
-import yaml
 
 from ..errors import UsageError
 from .checks import containers_phrase
@@ -111,7 +110,8 @@ class FixResult:
 
 
 _DOC_START = re.compile(r"^---(?=\s|$)", re.M)
-_COMMENT = re.compile(r"(^|\s)#", re.M)
+_BLOCK_KEY = re.compile(r"^( *)[^\s#-][^#]*:\s*(#.*)?$")
+_DASH = re.compile(r"^( *)- ")
 
 
 def split_documents(text: str) -> List[str]:
@@ -127,23 +127,18 @@ def fix_text(text: str, level: str = RESTRICTED, version: str = "latest", source
     validate_level(level)
     result = FixResult(text, "", level, version)
     pieces = []
+    from ruamel.yaml import YAMLError
+
     for index, piece in enumerate(split_documents(text), 1):
         try:
-            obj = yaml.safe_load(piece)
-        except yaml.YAMLError as exc:
+            obj = _round_trip(piece).load(piece)
+        except YAMLError as exc:
             raise UsageError(f"{source}: document {index} is not valid YAML: {exc}",
                              hint="fix the YAML first (`pss check` names the line)") from None
-        if not _workloads(obj):
-            pieces.append(piece)
-            continue
-        fixed = copy.deepcopy(obj)
         changed = False
-        for workload in _workloads(fixed):
+        for workload in _workloads(obj):
             changed |= _fix_workload(workload, level, version, result)
-        if changed and _COMMENT.search(piece):
-            what = _label(obj) if has_pod_spec(obj) else f"the {obj['kind']} of document {index}"
-            result.notes.append(f"{what}: its comments were dropped (the YAML library does not keep them)")
-        pieces.append(_render(piece, fixed) if changed else piece)
+        pieces.append(_render(piece, obj) if changed else piece)
     result.fixed = "".join(pieces)
     return result
 
@@ -187,10 +182,41 @@ def _why(violation: Violation) -> str:
     return "no value is safe to set without knowing the workload"
 
 
-def _render(piece: str, obj: dict) -> str:
+def _round_trip(piece: str):
+    """ruamel.yaml set to write back what it read: quotes kept, no re-wrapping, the piece's sequence style."""
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True
+    yaml.width = 4096
+    if _sequences_indented(piece):
+        yaml.indent(mapping=2, sequence=4, offset=2)
+    else:
+        yaml.indent(mapping=2, sequence=2, offset=0)  # kubectl's style: `- ` under its key
+    return yaml
+
+
+def _sequences_indented(piece: str) -> bool:
+    """Do most block sequences sit deeper than their key (`key:` then `  - x`)?"""
+    indented = flush = 0
+    key_indent = None
+    for line in piece.splitlines():
+        dash, key = _DASH.match(line), _BLOCK_KEY.match(line)
+        if dash and key_indent is not None:
+            if len(dash.group(1)) > key_indent:
+                indented += 1
+            else:
+                flush += 1
+        key_indent = len(key.group(1)) if key and not dash else None
+    return indented > flush
+
+
+def _render(piece: str, obj) -> str:
+    out = io.StringIO()
+    _round_trip(piece).dump(obj, out)
     marker = "---\n" if piece.startswith("---") else ""
     blank_lines = max(len(piece) - len(piece.rstrip("\n")) - 1, 0)
-    return marker + yaml.safe_dump(obj, sort_keys=False, default_flow_style=False) + "\n" * blank_lines
+    return marker + out.getvalue().rstrip("\n") + "\n" + "\n" * blank_lines
 
 
 def fix_object(obj: dict, level: str, version: str = "latest") -> List[str]:

@@ -160,9 +160,8 @@ def test_cli_reports_unfixable_and_exits_1(cli, tmp_path):
     assert code == 1
     assert "cannot fix: Pod/debug: privileged (container \"debug\" must not set securityContext.privileged=true)" \
         in err
-    assert "note: Pod/debug: its comments were dropped (the YAML library does not keep them)" in err
     assert err.splitlines()[-1] == "result still violates restricted:latest"
-    assert docs(out)[0]["kind"] == "Pod"
+    assert docs(out)[0]["kind"] == "Pod" and out.startswith("# a debug pod\n")
 
 
 def test_cli_bad_level_and_missing_file_are_usage_errors(cli, tmp_path):
@@ -330,3 +329,45 @@ def test_unmasked_proc_mount_the_level_allows_is_kept():
     text = yaml.safe_dump(pod)
     assert fix_text(text, level="baseline", version="v1.35").fixed == text
     assert "procMount Unmasked -> Default" in fix_text(text, level="baseline", version="v1.34").changes[0]
+
+
+COMMENTED = """\
+# the blog's PMM 2, with notes
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: pmm-server
+spec:
+  serviceName: "pmm-server"   # quoted as written
+  replicas: 1
+  selector:
+    matchLabels:
+      app: pmm-server
+  template:
+    metadata:
+      labels:
+        app: pmm-server
+    spec:
+      containers:
+        - name: pmm-server  # the only container
+          image: 'percona/pmm-server:2.44.0'
+          ports:
+            - containerPort: 443
+"""
+
+
+def test_a_changed_document_keeps_its_comments_quotes_order_and_sequence_style():
+    result = fix_text(COMMENTED)
+    assert result.changes and not result.notes
+    original, fixed = COMMENTED.splitlines(), result.fixed.splitlines()
+    assert fixed[:len(original)] == original  # every line as written; the new keys come after
+    assert fixed[fixed.index(" " * 14 + "drop:") + 1] == " " * 16 + "- ALL"  # indented like the input's sequences
+    assert evaluate(docs(result.fixed)[0], "restricted", "latest").allowed
+
+
+def test_flush_sequences_stay_flush():
+    flush = COMMENTED.replace("        - name", "      - name").replace("          image", "        image") \
+        .replace("          ports:\n            - containerPort", "        ports:\n        - containerPort")
+    fixed = fix_text(flush).fixed.splitlines()
+    assert fixed[:len(flush.splitlines())] == flush.splitlines()
+    assert fixed[fixed.index(" " * 12 + "drop:") + 1] == " " * 12 + "- ALL"

@@ -10,7 +10,7 @@ import stat
 from dataclasses import dataclass
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
-from rootlesskube.host import check_system, check_userns, fixes, ids, subids, users
+from rootlesskube.host import check_system, fixes, ids, subids, users
 from rootlesskube.host.model import FAIL, PASS, SKIP, CheckResult
 from rootlesskube.host.readers import read_sysctl
 from rootlesskube.host.view import HostView
@@ -196,7 +196,7 @@ def _below(view: HostView, key: str, value: str) -> bool:
 def _apparmor(view: HostView, check: CheckResult) -> Action:
     """A profile for each binary the doctor found without one (wherever it is installed)."""
     title = "allow user namespaces for the container tools through AppArmor profiles"
-    binaries = check_userns.uncovered_paths(check.detail)
+    binaries = check.subjects
     if not binaries:
         return Action(ids.USERNS_APPARMOR, title, skipped=f"the doctor names no binary without a profile: {check.detail}")
     writes, runs = [], []

@@ -87,7 +87,7 @@ def check_apparmor(ctx: Context) -> CheckResult:
     if uncovered:
         return CheckResult(ids.USERNS_APPARMOR, FAIL, title,
                            f"{detail}; {UNCOVERED}{', '.join(uncovered)}",
-                           _profile_fix(uncovered))
+                           _profile_fix(uncovered), subjects=tuple(uncovered))
     return CheckResult(ids.USERNS_APPARMOR, PASS, title, detail)
 
 
@@ -106,12 +106,6 @@ def userns_profiles(ctx: Context) -> List[tuple]:
             if match:
                 found += [(pattern, host_path) for pattern in _expand_braces(match.group(1) or match.group(2))]
     return found
-
-
-def uncovered_paths(detail: str) -> List[str]:
-    """The binaries a failing userns.apparmor result names as lacking a profile (what host_setup profiles)."""
-    _, found, listed = detail.partition(UNCOVERED)
-    return [path for path in listed.split(", ") if path] if found else []
 
 
 def _expand_braces(pattern: str) -> List[str]:

@@ -160,7 +160,8 @@ def test_sysctls_merge_into_our_file_and_apply_now(tmp_path):
 def test_apparmor_profiles_for_the_binaries_the_doctor_names(tmp_path):
     check = CheckResult(ids.USERNS_APPARMOR, FAIL, "t", "kernel.apparmor_restrict_unprivileged_userns = 1; profiles "
                         "with 'userns,' in /etc/apparmor.d: /usr/sbin/runc (/etc/apparmor.d/runc); no profile allows "
-                        "user namespaces for: /usr/local/bin/podman, /opt/bin/crun", "fix")
+                        "user namespaces for: /usr/local/bin/podman, /opt/bin/crun", "fix",
+                        subjects=("/usr/local/bin/podman", "/opt/bin/crun"))
     (action,) = build_plan([check], tree(tmp_path), ALICE)
     assert [w.path for w in action.writes] == ["/etc/apparmor.d/usr.local.bin.podman", "/etc/apparmor.d/opt.bin.crun"]
     assert action.writes[0].new == content.apparmor_profile("/usr/local/bin/podman")

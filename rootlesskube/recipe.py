@@ -310,7 +310,13 @@ def usernetes_ports(row, width: int) -> Tuple[Tuple[str, int], ...]:
 
 
 def lab_clusters(base: ClusterSpec, lab: Lab) -> List[ClusterSpec]:
-    """One ClusterSpec per roster user: named BASE-USER, with the user's ports (Usernetes: all four of its own)."""
+    """One ClusterSpec per roster user: named BASE-USER, with the user's ports (Usernetes: all four of its own).
+
+    A user of the roster gets only their own cluster: on a workshop host each student runs the
+    recipe, and a rootless cluster belongs to the user who runs it. Anyone else (the instructor's
+    smoke run) gets every user's.
+    """
+    import pwd
     from dataclasses import replace
 
     from host_setup.lab import read_roster
@@ -320,8 +326,11 @@ def lab_clusters(base: ClusterSpec, lab: Lab) -> List[ClusterSpec]:
         raise UsageError(f"the lab roster {roster_path.resolve()} does not exist",
                          hint="`rootlesskube-host-setup lab --users a,b,c --roster FILE` writes it; run from its "
                               "folder or give its path in the recipe's lab.roster")
+    rows = read_roster(roster_path)
+    me = pwd.getpwuid(os.getuid()).pw_name
+    rows = [row for row in rows if row.user == me] or rows
     specs = []
-    for row in read_roster(roster_path):
+    for row in rows:
         name = f"{base.name}-{row.user}"
         dns1123_label(name, f"cluster name of lab user {row.user!r}")
         width = row.port_last - row.port_first + 1

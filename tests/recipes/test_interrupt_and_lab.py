@@ -82,6 +82,21 @@ def test_the_lab_recipe_brings_up_a_cluster_per_roster_user_with_their_ports(cli
     assert sorted(standins.tool_state("kind")["clusters"]) == names
 
 
+def test_a_roster_user_brings_up_only_their_own_cluster(cli, standins, write_recipe, tmp_path):
+    import pwd
+
+    me = pwd.getpwuid(os.getuid()).pw_name
+    roster = tmp_path / "rootlesskube-lab.csv"
+    rows = [Assignment(user, 1001 + i, 100000 + 65536 * i, 65536, 100000 + 65536 * i, 65536, 20000 + 10 * i,
+                       20009 + 10 * i) for i, user in enumerate(["student1", me, "student3"])]
+    roster.write_text(host_lab.roster_text(roster, rows))
+    text = recipe_text(name="workshop", cluster="lab", cleanup="never", extra=LAB_EXTRA.format(roster=roster))
+    code, out, err = cli("run", write_recipe(text), "--dry-run")
+    assert code == 0, err
+    assert f"create or reuse kind cluster lab-{me}; API server on 127.0.0.1:20010" in out
+    assert "lab-student1" not in out and "lab-student3" not in out
+
+
 def test_the_shipped_lab_recipe_plans_from_the_roster_in_the_working_directory(cli, standins, tmp_path,
                                                                                 monkeypatch):
     monkeypatch.chdir(tmp_path)

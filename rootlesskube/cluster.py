@@ -174,11 +174,16 @@ def check_host(driver: str) -> None:
     report = DOCTOR(driver)
     if not report.ready:
         failing = [c for c in report.checks if c.status == "fail"]
-        lines = [f"  {c.id}: {c.title}" + (f" (fix: {c.fix})" if c.fix else "") for c in failing]
-        error = HostNotReady(f"the host is not ready for {driver}:\n" + "\n".join(lines),
+        error = HostNotReady(f"the host is not ready for {driver}:\n" + "\n".join(map(_failing_check, failing)),
                              hint="`rootlesskube doctor` shows every check and its fix")
         error.report = report
         raise error
+
+
+def _failing_check(check) -> str:
+    """A failing check as `up` reports it: what was found, then its fix indented below."""
+    fix = "".join(f"\n      {line}" for line in (check.fix or "").splitlines())
+    return f"  [fail] {check.id}: {check.title}: {check.detail}{fix}"
 
 
 def _find_existing(ctx: BringUp) -> None:

@@ -174,8 +174,8 @@ def test_a_host_that_is_not_ready_stops_up_with_exit_3(cli, standins, monkeypatc
     monkeypatch.setattr(cluster, "DOCTOR", lambda driver: report)
     code, out, err = cli("up", "--name", "rk-dev")
     assert code == 3
-    assert ("the host is not ready for kind:\n  cgroup.v2: cgroup v2 is not the only hierarchy "
-            "(fix: boot with systemd.unified_cgroup_hierarchy=1)") in err
+    assert ("error: the host is not ready for kind:\n  [fail] cgroup.v2: cgroup v2 is not the only hierarchy: hybrid\n"
+            "      boot with systemd.unified_cgroup_hierarchy=1\n") in err
     assert standins.calls() == []
 
 

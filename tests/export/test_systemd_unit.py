@@ -19,10 +19,20 @@ def exec_value(unit: str, key: str = "ExecStart") -> str:
     return line
 
 
+# Quadlet's [Container] keys and the podman run options they stand for, as podman-systemd.unit(5)
+# documents them: written out here, not read from QUADLET_KEYS, so a wrong key there fails the test.
+QUADLET_FLAGS = {
+    "ContainerName": "--name", "PublishPort": "--publish", "Volume": "--volume", "EnvironmentFile": "--env-file",
+    "UserNS": "--userns", "HealthCmd": "--health-cmd", "HealthInterval": "--health-interval",
+    "HealthTimeout": "--health-timeout", "HealthRetries": "--health-retries",
+    "HealthStartPeriod": "--health-start-period", "HealthOnFailure": "--health-on-failure",
+}
+
+
 def quadlet_argv(text: str) -> list:
-    """The podman run options a Quadlet file stands for (QUADLET_KEYS read backwards)."""
+    """The podman run options a Quadlet file stands for."""
     section = text.split("[Container]\n", 1)[1].split("\n\n", 1)[0]
-    flags = {key: flag for flag, key in systemd_unit.QUADLET_KEYS}
+    flags = QUADLET_FLAGS
     argv, image = ["run", "--rm", "--replace"], None
     for line in section.splitlines():
         key, value = line.split("=", 1)

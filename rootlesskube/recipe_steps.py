@@ -220,7 +220,6 @@ class Runner:
                     if self.result.ok:
                         self.result.exit_code = exc.exit_code
 
-
     def _keep(self, name: str, why: str) -> None:
         ui.say(f"kept cluster {name!r} ({why}); remove it with: {self.result.delete_command(name)}")
         self.result.kept.append(name)

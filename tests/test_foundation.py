@@ -161,7 +161,6 @@ def test_subcommand_list_shows_first_sentences_and_v_is_verbose(cli):
     assert "-v, --verbose" in out and "-v, --version" not in out
 
 
-
 @pytest.mark.parametrize("argv", [["--help"], ["doctor", "--help"], ["verify", "--help"]])
 def test_help_lists_the_version_switch_once(cli, argv):
     # plumbum keeps its own -v/--version switch after we rebind both names; it must not show as a nameless line

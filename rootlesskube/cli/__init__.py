@@ -112,7 +112,6 @@ class Rootlesskube(Group):
     DESCRIPTION_MORE = "\n".join("/ " + line for line in EXIT_CODES_HELP.splitlines())
 
 
-
 # One line per command group; the module is imported only when it is used.
 Rootlesskube.subcommand("verify", "rootlesskube.cli.verify.Verify")
 Rootlesskube.subcommand("pss", "rootlesskube.cli.pss.Pss")

@@ -588,6 +588,7 @@ REGISTRY: Tuple[Check, ...] = (
     Check("windowsHostProcess", BASELINE, (Variant(0, windows_host_process_1_0),)),
 )
 
+
 def variant_at(check: Check, minor: int) -> Optional[Variant]:
     """The variant in force at v1.<minor>: the one with the largest minimum <= minor."""
     found = None

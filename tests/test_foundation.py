@@ -194,3 +194,13 @@ def test_every_process_starts_in_run_py(argv):
                             input="apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c}]}\n",
                             timeout=120)
     assert result.stderr.rstrip().splitlines()[-1] == "0", result.stderr
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["doctor", "--driver", "k3d"], "error: --driver must be one of {kind, minikube, usernetes}, not 'k3d'"),
+    (["up", "--api-port", "99999"], "error: --api-port must be in [0..65535], not '99999'"),
+    (["pmm", "deploy", "--wait", "10x"], "error: --wait must be a duration such as 90s, 10m or 1h, not '10x'"),
+])
+def test_a_bad_switch_value_is_one_line_naming_the_switch(cli, argv, message):
+    code, out, err = cli(*argv)
+    assert (code, out) == (2, "") and err.splitlines()[0] == message and "ValueError" not in err

@@ -8,6 +8,7 @@ rootlesskube.__main__ (stderr, exit 2) instead of being printed to stdout.
 from __future__ import annotations
 
 import platform
+import re
 
 
 def _skip_uname_p() -> None:
@@ -69,7 +70,7 @@ class Command(cli.Application):
         }
 
     def _usage_error(self, exc: Exception) -> UsageError:
-        return UsageError(f"{exc}", hint=f"see '{self.PROGNAME} --help'")
+        return UsageError(_switch_message(str(exc)), hint=f"see '{self.PROGNAME} --help'")
 
     # plumbum catches SwitchError around these two and prints to stdout;
     # re-raise as our own error so the CLI boundary reports it on stderr.
@@ -88,6 +89,17 @@ class Command(cli.Application):
             raise
         except SwitchError as exc:
             raise self._usage_error(exc) from None
+
+
+def _switch_message(text: str) -> str:
+    """plumbum's "Argument of NAME expected to be TYPE, not 'X':" plus the ValueError's repr,
+    as one line that names the switch; other switch errors as they are."""
+    match = re.match(r"Argument of (\S+) expected to be (.*), not (.*?):?$", text.splitlines()[0])
+    if not match:
+        return text
+    name, expected, value = match.groups()
+    kind = {"{": "one of ", "[": "in "}.get(expected[:1], "")  # a Set's choices, a Range's bounds
+    return f"{'-' if len(name) == 1 else '--'}{name} must be {kind}{expected}, not {value}"
 
 
 class Group(Command):

@@ -173,7 +173,7 @@ def test_cli_driver_from_environment(cli, tree):
 @pytest.mark.parametrize("args, message", [
     (["--user", "nobody-here"], "there is no user 'nobody-here' in"),
     (["--user", "../etc"], "'../etc' is not a valid user name"),
-    (["--driver", "k3d"], "Argument of driver expected to be {kind, minikube, usernetes}"),
+    (["--driver", "k3d"], "--driver must be one of {kind, minikube, usernetes}, not 'k3d'"),
 ])
 def test_cli_bad_input_exits_2(cli, tree, args, message):
     code, out, err = cli("doctor", "--host-root", tree.root, *args)

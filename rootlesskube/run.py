@@ -216,6 +216,9 @@ def _wait(proc: subprocess.Popen, timeout: float, cancel: Optional[threading.Eve
     """
     deadline = time.monotonic() + timeout
     pidfd = _pidfd(proc.pid)
+    exited = select.poll()  # poll, not select: a pidfd above FD_SETSIZE (1024) is fine
+    if pidfd is not None:
+        exited.register(pidfd, select.POLLIN)
     try:
         while cancel is None or not cancel.is_set():
             remaining = deadline - time.monotonic()
@@ -228,7 +231,7 @@ def _wait(proc: subprocess.Popen, timeout: float, cancel: Optional[threading.Eve
                     return
                 except subprocess.TimeoutExpired:
                     continue
-            if select.select([pidfd], [], [], step)[0]:
+            if exited.poll(step * 1000):
                 proc.wait()  # it has exited: this only reaps it
                 return
         raise _Cancelled

@@ -14,7 +14,9 @@ class Up(Command):
         "Create a rootless cluster (or reuse the one that exists with the same spec) and wait until every "
         "node is Ready. Runs the doctor first and stops with exit 3 when the host is not ready. Prints the "
         "`export KUBECONFIG=...` line on stdout (the kubeconfig is private, under the state directory). On "
-        "failure the logs are collected into a folder it names and the cluster is deleted."
+        "failure the logs are collected into a folder it names and the cluster is deleted. This is the cluster "
+        "only; `rootlesskube run` (the default recipe, kind-pmm3-restricted) brings up the same default cluster "
+        "and also labels a restricted namespace, deploys PMM 3 and proves that it runs rootless."
     )
 
     driver = cli.SwitchAttr(["--driver"], cli.Set(*DRIVER_NAMES), default="kind", help="the cluster tool")

@@ -1,4 +1,4 @@
-"""`run RECIPE` and `recipes list|show`: unattended runs from a YAML recipe."""
+"""`run [RECIPE]` and `recipes list|show`: unattended runs from a YAML recipe."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ class Run(Command):
         "checks. On a failure the evidence (driver logs, events, describe and logs of failed pods) goes to the "
         "artifacts folder the report names; the clusters are then cleaned up per the recipe's policy (always, "
         "on-success, never), also on SIGTERM. RECIPE is a shipped recipe's name (`rootlesskube recipes list`) or "
-        "a path to a .yaml file. The report (a table, or --json) goes to stdout; --junit writes JUnit XML."
+        "a path to a .yaml file; without it, the main job: kind-pmm3-restricted (a kind cluster, a restricted "
+        "namespace, PMM 3, the rootless proof and pmm verify). The report (a table, or --json) goes to stdout; "
+        "--junit writes JUnit XML."
     )
 
     json = cli.Flag(["--json"], help="print the report as JSON on stdout")
@@ -24,13 +26,13 @@ class Run(Command):
     keep = cli.Flag(["--keep"], help="keep every cluster this run brings up, whatever the recipe's cleanup policy")
     dry_run = cli.Flag(["--dry-run"], help="validate and print the plan (each step and what it will do); touch nothing")
 
-    def main(self, recipe: str):
+    def main(self, recipe: str = None):
         from pathlib import Path
 
         from .. import recipe as recipes
         from .. import recipe_steps, report, ui
 
-        loaded = recipes.load(recipe)
+        loaded = recipes.load(recipe or recipes.DEFAULT_RECIPE)
         steps = recipe_steps.plan(loaded, loaded.clusters())
         if self.dry_run:
             return _print_plan(loaded, steps, self.json)

@@ -133,6 +133,7 @@ def test_the_default_recipe_is_what_up_does_plus_pmm():
 def test_dry_run_prints_the_default_plan_and_touches_nothing(cli, standins):
     code, out, err = cli("run", "kind-pmm3-restricted", "--dry-run")
     assert code == 0, err
+    assert cli("run", "--dry-run") == (code, out, err)  # without a recipe: the default one
     assert out.splitlines() == [
         f"recipe kind-pmm3-restricted ({recipe.shipped()['kind-pmm3-restricted']}): 6 steps, cleanup: never",
         "  1. check the host for kind (doctor)",

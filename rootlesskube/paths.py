@@ -2,7 +2,8 @@
 
 State (kubeconfigs, what clusters this user created) lives under
 $XDG_STATE_HOME/rootlesskube, downloaded tools and checkouts under
-$XDG_DATA_HOME/rootlesskube. ROOTLESSKUBE_HOME overrides both (tests, CI).
+$XDG_DATA_HOME/rootlesskube, what can be found again under $XDG_CACHE_HOME/rootlesskube.
+ROOTLESSKUBE_HOME overrides them all (tests, CI).
 """
 
 from __future__ import annotations
@@ -33,6 +34,11 @@ def state_dir() -> Path:
 
 def data_dir() -> Path:
     return _base("XDG_DATA_HOME", ".local/share", "data")
+
+
+def cache_dir() -> Path:
+    """What can be thrown away and found again (tool versions)."""
+    return _base("XDG_CACHE_HOME", ".cache", "cache")
 
 
 def private_dir(path: PathLike) -> Path:

@@ -114,6 +114,18 @@ def _done(compute) -> Future:
 
 
 def _tool_version(path: str, tool: str) -> Probe:
+    from . import tool_versions
+
+    known = tool_versions.cached(path)
+    if known is not None:
+        return Probe(value=known)
+    probe = _ask_version(path, tool)
+    if probe.value is not None:
+        tool_versions.remember(path, probe.value)
+    return probe
+
+
+def _ask_version(path: str, tool: str) -> Probe:
     argv = [path, *VERSION_ARGV[tool]]
     try:
         result = runner.run(argv, timeout=VERSION_TIMEOUT)

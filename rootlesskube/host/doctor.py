@@ -41,6 +41,11 @@ CHECK_GROUPS = (
     + check_ids.CHECKS + check_devices.CHECKS + check_system.CHECKS[1:] + check_session.CHECKS
     + check_tools.CHECKS + check_resources.CHECKS
 )
+# The checks that wait for the live probes (podman info, tool versions) run last, so the others
+# overlap them; of those, resources first: its psutil import and its CPU and memory readings need
+# no probe. The report keeps CHECK_GROUPS' order.
+_WAITING = check_resources.CHECKS + check_tools.CHECKS
+RUN_ORDER = [check for check in CHECK_GROUPS if check not in _WAITING] + _WAITING
 PROBE_THREADS = 4
 
 
@@ -81,9 +86,8 @@ def run_doctor(view: HostView, user: str, driver: str) -> DoctorReport:
     with ThreadPoolExecutor(max_workers=PROBE_THREADS, thread_name_prefix="doctor-probe") as executor:
         ctx = Context(view, host_user, driver, distro, for_driver(driver), executor)
         ctx.start_probes()
-        results: List[CheckResult] = []
-        for check in CHECK_GROUPS:
-            results += _run_one(check, ctx)
+        outcomes = {check: _run_one(check, ctx) for check in RUN_ORDER}
+    results = [result for check in CHECK_GROUPS for result in outcomes[check]]
     host = {
         "root": str(view.root),
         "live": view.live,

@@ -288,3 +288,25 @@ def test_session_fixes_for_root_point_to_an_unprivileged_user(monkeypatch):
         login = report.get("session.login")
         if login.status == "warn":
             assert "run it as an unprivileged user" in login.fix
+
+
+def test_a_tool_is_asked_its_version_once_per_binary_file(tmp_path):
+    import stat
+
+    from rootlesskube import paths
+    from rootlesskube.host.context import _tool_version
+
+    script = _fake_kubectl(tmp_path / "bin", KUBECTL_VERSION_JSON)
+    calls = tmp_path / "calls"
+    script.write_text(script.read_text().replace("import sys\n", f"import sys\nopen({str(calls)!r}, 'a').write('x')\n", 1))
+    asked = lambda: calls.read_text().count("x") if calls.exists() else 0  # noqa: E731
+    assert _tool_version(str(script), "kubectl").value == "1.32.4" and asked() == 1
+    assert _tool_version(str(script), "kubectl").value == "1.32.4" and asked() == 1  # remembered
+    cache = paths.cache_dir() / "tool-versions.json"
+    assert stat.S_IMODE(cache.stat().st_mode) == 0o600
+    (tmp_path / "bin" / "version.json").write_text(KUBECTL_VERSION_JSON.replace("v1.32.4", "v1.33.0"))
+    script.write_text(script.read_text() + "\n")  # another binary at the same path: asked again
+    assert _tool_version(str(script), "kubectl").value == "1.33.0" and asked() == 2
+    cache.write_text("not json")  # a broken cache is only a miss
+    assert _tool_version(str(script), "kubectl").value == "1.33.0" and asked() == 3
+    assert _tool_version(str(script), "kubectl").value == "1.33.0" and asked() == 3

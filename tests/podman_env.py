@@ -22,7 +22,8 @@ from typing import List
 
 import pytest
 
-TEST_USER = "rk-test"
+# ROOTLESSKUBE_TEST_USER lets two checkouts run their Podman tests side by side.
+TEST_USER = os.environ.get("ROOTLESSKUBE_TEST_USER", "rk-test")
 # The root-owned interpreter under /root is not executable by other users, so
 # commands run as a test user use a venv in the checkout that .ci/run builds
 # from Debian's python3 with this package installed in editable mode.

@@ -19,6 +19,9 @@ def require_root(subcommand: str) -> None:
     if os.geteuid() != 0:
         raise UsageError(f"{PROG} {subcommand} changes system files and must run as root",
                          hint=f"run it with sudo: sudo {PROG} {subcommand} ...")
+    from .selfcheck import refuse_unsafe_install
+
+    refuse_unsafe_install(PROG)
 
 
 class HostSetup(Group):

@@ -2,8 +2,9 @@
 
 The distribution (and its package-manager family) is read with `distro` from
 the view's /etc/os-release, so `--host-root` gets the image's commands. Fixes
-that change the system say "as root" and name `sudo rootlesskube-host-setup
-apply`, which performs the same change; the file names below are the ones
+that change the system say "as root" and name `sudo
+/usr/local/sbin/rootlesskube-host-setup apply` (the root part, installed
+root-owned as README.md says), which performs the same change; the file names below are the ones
 host_setup writes, so doing it by hand and doing it with host_setup agree.
 """
 
@@ -27,7 +28,13 @@ from host_setup.content import (  # noqa: F401  (re-exported for the checks)
 
 from .view import HostView
 
-HOST_SETUP = "sudo rootlesskube-host-setup apply"
+# the root part, installed root-owned (README.md, "Preparing the host"); named by its full path because
+# sudo's secure_path lacks /usr/local/sbin on some distributions (RHEL, older Fedora)
+ROOT_VENV = "/opt/rootlesskube"
+ROOT_LINK = "/usr/local/sbin/rootlesskube-host-setup"
+ROOT_INSTALL = (f"sudo python3 -m venv {ROOT_VENV} && sudo {ROOT_VENV}/bin/pip install . "
+                f"&& sudo ln -sf {ROOT_VENV}/bin/rootlesskube-host-setup /usr/local/sbin/")
+HOST_SETUP = f"sudo {ROOT_LINK} apply"
 
 RELOGIN = "Then log out and back in (or run `loginctl terminate-user {user}` as root); a reboot also works."
 REBOOT = "Then reboot: kernel command-line changes take effect only at boot."
@@ -120,9 +127,11 @@ def install_command(distro: Distro, programs: Iterable[str]) -> str:
     return _join(install_argv(distro.family, programs))
 
 
-def as_root(commands: Sequence[str], note: Optional[str] = None, host_setup: bool = True) -> str:
-    """A fix that changes the system: host_setup first, then the same change by hand."""
-    head = f"{HOST_SETUP}   (as root; does the following for you)\nor by hand, as root:" if host_setup \
+def as_root(commands: Sequence[str], note: Optional[str] = None, host_setup: bool = True,
+            switches: Sequence[str] = ()) -> str:
+    """A fix that changes the system: host_setup first (with the switches its apply needs), then by hand."""
+    apply = " ".join([HOST_SETUP, *switches])
+    head = f"{apply}   (as root; does the following for you)\nor by hand, as root:" if host_setup \
         else "as root:"
     lines = [head, *("  " + c for c in commands)]
     if note:
@@ -166,7 +175,7 @@ def kernel_arguments(distro: Distro, args: Sequence[str], note: Optional[str] = 
             "pacman": "grub-mkconfig -o /boot/grub/grub.cfg",
         }.get(distro.family or "", "regenerate your boot loader's configuration")
         commands = [f'add {joined} to GRUB_CMDLINE_LINUX in /etc/default/grub', regen]
-    text = as_root(commands, REBOOT)
+    text = as_root(commands, REBOOT, switches=["--kernel-cmdline"])  # apply edits the boot loader only when asked
     return text + ("\n" + note if note else "")
 
 
@@ -207,7 +216,7 @@ def run_as_a_user(name: str) -> str:
     """The podman.rootless fix: rootless Podman and the clusters on it run as an unprivileged user."""
     if name == "root":
         return ("rootlesskube never runs a cluster as root: run it as an unprivileged user "
-                "(as root: useradd -m NAME; rootlesskube-host-setup apply --user NAME; then ssh NAME@localhost)")
+                f"(as root: useradd -m NAME; {ROOT_LINK} apply --user NAME; then ssh NAME@localhost)")
     return f"run rootlesskube as {name}, not as root (e.g. ssh {name}@localhost)"
 
 
@@ -216,6 +225,6 @@ def login_session(user: str) -> str:
         return run_as_a_user(user) + "\n(the same fix as podman.rootless: the session checks then apply to that user)"
     return as_user(
         [f"ssh {user}@localhost   (or: machinectl shell {user}@)",
-         "or wrap the command: systemd-run --user --scope -p Delegate=yes rootlesskube ..."],
+         "or wrap the command: systemd-run --user --scope -p Delegate=yes rootlesskube run"],
         "su and sudo keep the caller's session: no XDG_RUNTIME_DIR, no user cgroup of your own.",
     )

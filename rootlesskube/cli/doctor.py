@@ -86,6 +86,9 @@ def render(report) -> None:
         verdict = (f"not ready: {len(failing)} check(s) fail ({', '.join(c.id for c in failing)}); "
                    "apply the fixes above, then run `rootlesskube doctor` again")
         out.print(Text(verdict, style="bold red"))
+        from ..host.next_step import next_lines
+
+        out.print(Text("\n".join(next_lines(report.checks, getattr(report, "host", {}).get("root", "/"))), style="bold"))
     else:
         warned = sum(c.status == "warn" for c in report.checks)
         out.print(Text(f"ready: this host can run {report.driver} rootless for {report.user}"

@@ -156,7 +156,11 @@ def test_cli_not_ready_exits_3_with_table_and_verdict(cli, tree):
     code, out, err = cli("doctor", "--host-root", tree.root, "--user", USER, "--driver", "minikube")
     assert code == 3
     assert "cgroup.v2" in out and "hybrid" in out
-    assert out.strip().splitlines()[-1].startswith("not ready: 2 check(s) fail (cgroup.v2, cgroup.delegation)")
+    verdict, next_step = out.strip().splitlines()[-2:]
+    assert verdict.startswith("not ready: 2 check(s) fail (cgroup.v2, cgroup.delegation)")
+    # the one next command: root's part first (a --host-root report does not look for its install)
+    assert next_step == ("next: sudo /usr/local/sbin/rootlesskube-host-setup apply --kernel-cmdline   "
+                         "(root's part: cgroup.v2; `plan` instead of `apply` shows it first)")
     assert "tool.minikube" in out
 
 

@@ -36,6 +36,7 @@ class Run(Command):
         steps = recipe_steps.plan(loaded, loaded.clusters())
         if self.dry_run:
             return _print_plan(loaded, steps, self.json)
+        ui.say(announce(loaded, steps))
         options = recipe_steps.RunOptions(artifacts=Path(self.artifacts) if self.artifacts else None, keep=self.keep)
         result = recipe_steps.execute(loaded, steps, options)
         if self.junit:
@@ -47,6 +48,24 @@ class Run(Command):
         else:
             report.print_summary(result)
         return result.exit_code
+
+
+_IMAGES = {"pmm3": "PMM 3's server image", "pmm2": "PMM 2's server image"}
+
+
+def announce(loaded, steps) -> str:
+    """What a run will do and roughly how long, said before its first step (the doctor) and any pull."""
+    driver = loaded.cluster.driver
+    images = [f"the {driver} node image"]
+    for workload in loaded.workloads:
+        name = _IMAGES.get(workload.type)
+        if name and not workload.image_archive and name not in images:
+            images.append(name)
+    plan = "; ".join(step.title for step in steps)
+    return (f"rootlesskube run {loaded.name}: {len(steps)} steps: {plan} (--dry-run says what each does).\n"
+            f"The doctor takes a few seconds; then pulling starts: {' and '.join(images)}, hundreds of MB or "
+            "more each on a first run. Expect roughly 5 to 15 minutes in all the first time, mostly downloads; "
+            "a few minutes once the images are cached.")
 
 
 def _print_plan(loaded, steps, as_json: bool) -> int:

@@ -17,8 +17,11 @@ SUBID_COUNT = 65536
 
 def require_root(subcommand: str) -> None:
     if os.geteuid() != 0:
+        from rootlesskube.host.fixes import ROOT_LINK
+
         raise UsageError(f"{PROG} {subcommand} changes system files and must run as root",
-                         hint=f"run it with sudo: sudo {PROG} {subcommand} ...")
+                         hint=f"run it with sudo: sudo {ROOT_LINK} {subcommand} ...   (installed root-owned, "
+                              "as README.md's 'Preparing the host' shows)")
     from .selfcheck import refuse_unsafe_install
 
     refuse_unsafe_install(PROG)

@@ -2,10 +2,10 @@
 
 The distribution (and its package-manager family) is read with `distro` from
 the view's /etc/os-release, so `--host-root` gets the image's commands. Fixes
-that change the system say "as root" and name `sudo
-/usr/local/sbin/rootlesskube-host-setup apply` (the root part, installed
-root-owned as README.md says), which performs the same change; the file names below are the ones
-host_setup writes, so doing it by hand and doing it with host_setup agree.
+that change the system say "as root" and name `sudo /usr/local/sbin/rootlesskube-host-setup
+apply` (the root part, installed root-owned as README.md says), which performs
+the same change; the file names below are the ones host_setup writes, so doing
+it by hand and doing it with host_setup agree.
 """
 
 from __future__ import annotations

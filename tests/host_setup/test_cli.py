@@ -25,7 +25,7 @@ def test_refuses_to_run_without_root(host_setup, monkeypatch, sub):
     code, out, err = host_setup(sub, "--users", "a") if sub == "lab" else host_setup(sub, "--user", "a")
     assert code == 2 and out == ""
     assert f"rootlesskube-host-setup {sub} changes system files and must run as root" in err
-    assert f"run it with sudo: sudo rootlesskube-host-setup {sub}" in err
+    assert f"run it with sudo: sudo /usr/local/sbin/rootlesskube-host-setup {sub} ...   (installed root-owned" in err
 
 
 def test_unknown_user_is_exit_2(host_setup, monkeypatch):

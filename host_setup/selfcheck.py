@@ -9,7 +9,7 @@ host_setup then refuses, names the path, and says how to install it safely.
 
 A path is safe when it is owned by root and writable by nobody else: not by
 others, and by its group only when that group is root (sudo's rule for
-sudoers). A directory owned by root with the sticky bit (/tmp) is safe as an
+sudoers: sudo_check_secure in sudo's lib/util/secure_path.c). A directory owned by root with the sticky bit (/tmp) is safe as an
 ancestor: others may add entries to it but not rename or remove root's.
 """
 

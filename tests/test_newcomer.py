@@ -62,6 +62,44 @@ def test_readme_commands_are_the_ones_the_tool_prints():
     assert ROOT_LINK.startswith("/usr/local/sbin/")
 
 
+def _check(check_id, status, fix):
+    from rootlesskube.host.model import CheckResult
+
+    return CheckResult(check_id, status, check_id, "found", fix)
+
+
+def test_next_step_is_roots_apply_with_every_switch_while_root_side_fixes_are_pending(monkeypatch):
+    from rootlesskube.host import fixes, next_step
+
+    distro = fixes.Distro("debian", "Debian GNU/Linux 12 (bookworm)", "12", "apt")
+    checks = [_check("tool.kind", "fail", "as the user: rootlesskube tools install kind   (a pinned release)"),
+              _check("cgroup.v2", "fail", fixes.kernel_arguments(distro, ["cgroup_no_v1=all"])),
+              _check("dev.fuse", "fail", fixes.device_mode("/dev/fuse", "fuse")),
+              _check("session.linger", "warn", fixes.linger("alice"))]
+    monkeypatch.setattr(next_step.os.path, "exists", lambda path: path == ROOT_LINK)  # installed
+    assert next_step.next_lines(checks) == [
+        f"next: {HOST_SETUP} --kernel-cmdline   (root's part: cgroup.v2, dev.fuse; "
+        "`plan` instead of `apply` shows it first)"]
+    monkeypatch.setattr(next_step.os.path, "exists", lambda path: False)
+    assert next_step.next_lines(checks)[0] == (f"{ROOT_LINK} is not installed yet: install the root part "
+                                               f"root-owned first, in the checkout: {ROOT_INSTALL}")
+    assert len(next_step.next_lines(checks, "/mnt/image")) == 1  # another host's root: not this one's install
+
+
+def test_next_step_is_the_first_user_side_fix_otherwise():
+    from rootlesskube.host import fixes, next_step
+
+    distro = fixes.Distro("fedora", "Fedora Linux 40", "40", "dnf")
+    kind = _check("tool.kind", "fail", "as the user: rootlesskube tools install kind   (a pinned release)\n"
+                                       "or install it yourself: https://kind.sigs.k8s.io/")
+    podman = _check("podman.installed", "fail", fixes.install(distro, ["podman"]))
+    assert next_step.next_lines([kind, podman]) == [
+        "next: rootlesskube tools install kind   (fixes tool.kind; then run `rootlesskube doctor` again)"]
+    assert next_step.next_lines([podman, kind]) == [
+        "next, as root: dnf install -y podman   (fixes podman.installed; then run `rootlesskube doctor` again)"]
+    assert next_step.next_lines([_check("tool.kind", "warn", "x"), _check("cgroup.v2", "pass", None)]) == []
+
+
 def test_run_says_what_it_will_do_and_how_long_before_the_doctor_and_the_pulls():
     from rootlesskube import recipe, recipe_steps
     from rootlesskube.cli.recipes import announce

@@ -101,3 +101,27 @@ def test_a_checkout_or_project_name_of_another_cluster_is_refused(cli, standins,
     assert (f"error: the Usernetes checkout {other} (compose project 'usernetes') is cluster 'a''s ({first}); "
             "two clusters sharing a project would share the node container") in err
     assert len(standins.calls("make")) == before
+
+
+def test_up_pmm_deploy_status_down_in_a_checkout_named_like_the_release_tarball(cli, standins, tmp_path):
+    """The whole path through the stand-ins: the image goes into the node container podman-compose named."""
+    from tests.workloads.pmm_world import PmmWorld
+
+    checkout = make_checkout(tmp_path / f"usernetes-{RELEASE}")
+    node = "usernetes-gen2-v202512180_node_1"
+    assert up(cli, "u7s", "--usernetes-dir", checkout)[0] == 0
+    world = PmmWorld(standins.state, paths.state_dir().parent, "u7s")
+    world.pmm3_running()
+    archive = tmp_path / "pmm-server.tar"
+    archive.write_bytes(b"docker-archive stand-in")
+    code, out, err = cli("pmm", "deploy", "--cluster", "u7s", "--image-archive", str(archive), "--wait", "2s",
+                         "--json")
+    assert code == 0, err
+    assert json.loads(out)["storage"] == "emptydir"  # Usernetes has no default StorageClass
+    images = json.loads((standins.state / "podman-node-images.json").read_text())
+    assert images["imported"] == [[node, str(archive)]]
+    assert [c["argv"][1:3] for c in standins.calls("podman")][-2:] == [["cp", str(archive)], ["exec", node]]
+    rows = json.loads(cli("status", "--json")[1])
+    assert (rows[0]["name"], rows[0]["exists"], rows[0]["ready"]) == ("u7s", True, True)
+    assert cli("down", "--name", "u7s")[0] == 0
+    assert standins.tool_state("usernetes")["clusters"] == {}

@@ -199,6 +199,9 @@ class Driver:
     def kubeconfig_target(self, cluster: str) -> Path:
         return self.workdir(cluster) / "kubeconfig"
 
+    def preflight(self, spec: ClusterSpec) -> None:
+        """What the driver can refuse before anything is recorded or created (no change on the host)."""
+
     def create(self, spec: ClusterSpec) -> CreateResult:
         raise NotImplementedError
 

@@ -8,8 +8,8 @@ volumes after the checkout's folder, so two clusters never share a checkout
 runs in the checkout with CONTAINER_ENGINE=podman, COMPOSE=the podman-compose
 rootlesskube checked (drivers.compose) and the PORT_* variables, so several
 users on one host do not collide. Between `make up` and `make kubeadm-init`
-it waits until the node's containerd answers (upstream CI sleeps 5 s). `make kubeconfig` leaves ./kubeconfig in the checkout;
-that file is also how we know the cluster exists (`make down-v` does not
+it waits until the node's containerd answers (upstream CI sleeps 5 s).
+`make kubeconfig` leaves ./kubeconfig in the checkout; that file is also how we know the cluster exists (`make down-v` does not
 remove it, so `delete` does). A single node is then untainted with kubectl,
 as the README's bootstrap ends, so that it runs workloads.
 
@@ -116,12 +116,22 @@ class UsernetesDriver(Driver):
                     hint="give this cluster its own checkout, in a folder of another name (--usernetes-dir), "
                          "or leave --usernetes-dir out (each cluster then gets its own)")
 
-    def ensure_checkout(self, spec: ClusterSpec) -> Path:
+    def _checkout_for(self, spec: ClusterSpec) -> Path:
+        """The checkout spec asks for, refused (exit 2) when podman-compose cannot name it or it is another's."""
         folder = Path(spec.usernetes_dir).resolve() if spec.usernetes_dir else self.default_checkout(spec.name)
         if not compose.project_name(folder):
             raise UsageError(f"podman-compose cannot name a project after the folder {folder.name!r} "
                              "(nothing left of [-_a-z0-9])", hint="rename the checkout's folder")
         self._check_not_shared(spec.name, folder)
+        return folder
+
+    def preflight(self, spec: ClusterSpec) -> None:
+        """Before anything is created or recorded: the checkout is this cluster's own, podman-compose is fit."""
+        self._checkout_for(spec)
+        self.compose()
+
+    def ensure_checkout(self, spec: ClusterSpec) -> Path:
+        folder = self._checkout_for(spec)
         if not (folder / "Makefile").is_file():
             if spec.usernetes_dir:
                 raise RootlesskubeError(f"{folder} is not a Usernetes checkout (no Makefile)",

@@ -74,6 +74,7 @@ def test_a_missing_podman_compose_is_found_before_make_runs(cli, standins, check
     assert "error: podman-compose is not installed; Usernetes runs it for every make target" in err
     assert "hint: run `rootlesskube tools install podman-compose`" in err
     assert standins.calls("make") == []
+    assert cluster.load_record("u7s") is None and "half-created" not in err  # refused before anything was created
 
 
 def test_debians_podman_compose_1_0_3_is_too_old(cli, standins, checkout):

@@ -101,6 +101,7 @@ def test_a_checkout_or_project_name_of_another_cluster_is_refused(cli, standins,
     assert (f"error: the Usernetes checkout {other} (compose project 'usernetes') is cluster 'a''s ({first}); "
             "two clusters sharing a project would share the node container") in err
     assert len(standins.calls("make")) == before
+    assert cluster.load_record("b") is None  # refused before a record or a file was written
 
 
 def test_up_pmm_deploy_status_down_in_a_checkout_named_like_the_release_tarball(cli, standins, tmp_path):

@@ -151,6 +151,7 @@ def up(spec: ClusterSpec, options: Optional[UpOptions] = None) -> ClusterRecord:
         driver.create_timeout = options.create_timeout
     with ui.step(f"check the host for {spec.driver} (doctor)"):
         check_host(spec.driver)
+    driver.preflight(spec)  # e.g. Usernetes: its own checkout, a podman-compose it can use
     with cluster_lock(spec.name):
         ctx = BringUp(spec, driver, options)
         try:

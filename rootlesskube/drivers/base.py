@@ -91,6 +91,10 @@ class ClusterSpec:
                                  hint=f"the Makefile's port variables are {', '.join(USERNETES_PORTS)} (1-65535); "
                                       "the API server's port is --api-port")
         self._check_driver_honours_every_field()
+        if self.driver == "minikube":
+            from .minikube import check_spec
+
+            check_spec(self)
         if self.driver == "kind" and self.kubernetes is not None:
             from .kind import node_image_for
 
@@ -126,7 +130,7 @@ class ClusterSpec:
 SWITCHES = {
     "kubernetes": "--kubernetes", "node_image": "--node-image", "pss_default": "--pss-default",
     "workers": "--workers", "port_mappings": "port mappings", "container_runtime": "--container-runtime",
-    "usernetes_dir": "--usernetes-dir", "usernetes_ports": "--port-etcd/--port-kubelet/--port-flannel",
+    "usernetes_dir": "--usernetes-dir", "api_port": "--api-port", "usernetes_ports": "--port-etcd/--port-kubelet/--port-flannel",
 }
 
 # Per driver: the fields its tool cannot honour, and why (contracts §1-§3).
@@ -140,6 +144,8 @@ UNSUPPORTED = {
         "node_image": "it is a kind node image",
         "pss_default": "rootlesskube knows no tested way to give minikube's API server an admission "
                        "configuration file; label the namespaces instead (`rootlesskube ns`)",
+        "api_port": "minikube's --apiserver-port is the port inside the node; its podman driver always publishes "
+                    "it on a random host port (--publish=127.0.0.1::PORT, pkg/drivers/kic/oci/oci.go)",
         "usernetes_dir": "it is for the usernetes driver",
         "usernetes_ports": "they are for the usernetes driver",
     },
@@ -192,6 +198,9 @@ class Driver:
 
     def kubeconfig_target(self, cluster: str) -> Path:
         return self.workdir(cluster) / "kubeconfig"
+
+    def preflight(self, spec: ClusterSpec) -> None:
+        """What the driver can refuse before anything is recorded or created (no change on the host)."""
 
     def create(self, spec: ClusterSpec) -> CreateResult:
         raise NotImplementedError

@@ -13,9 +13,9 @@ from typing import List, Optional
 
 import yaml
 
-from .. import paths, tools
+from .. import paths, tools, ui
 from ..errors import RootlesskubeError, UsageError
-from ..run import CommandError, Result, run
+from ..run import CommandError, Result, run, tail
 from .base import ClusterExists, ClusterSpec, ClusterStatus, CreateResult, Driver
 
 ENV = {"KIND_EXPERIMENTAL_PROVIDER": "podman"}
@@ -24,6 +24,9 @@ POLICY_IN_NODE = "/etc/kubernetes/policies/pod-security.yaml"
 WAIT_TIMED_OUT = "WARNING: Timed out waiting for Ready"
 ROOTLESS_DOC = "https://kind.sigs.k8s.io/docs/user/rootless/"
 CNI = "kindnet"  # kind's default CNI; its namespace is exempt from the cluster-wide PodSecurity default
+# kind's default StorageClass: local-path-provisioner runs in this unlabelled namespace with no securityContext,
+# and its helper pods mount hostPath (pkg/build/nodeimage/const_storage.go @cda67ef): exempt, so PVCs bind
+STORAGE_NAMESPACE = "local-path-storage"
 # kind selects Kubernetes by node image. Only images built for the kind release rootlesskube pins
 # (tools.RELEASES["kind"], v0.32.0) are listed, pinned by digest (contracts §1.12).
 NODE_IMAGES = {
@@ -42,9 +45,12 @@ _KNOWN_ERRORS = (
     ('executable file not found in $PATH',
      "kind could not run podman",
      "install Podman (Debian/Ubuntu: apt-get install podman)"),
+    # kind's rootless doc (site/content/docs/user/rootless.md @cda67ef): under rootless Podman kind cannot
+    # tail the node's log through the default log driver; k8s-file fixes it
     ("could not find a log line that matches",
-     "the kind node container did not boot",
-     "usually cgroup delegation or a missing kernel feature; see the collected logs and `rootlesskube doctor`"),
+     "kind could not read the node container's boot log (rootless Podman's log driver)",
+     'set log_driver = "k8s-file" in the [containers] table of ~/.config/containers/containers.conf '
+     "(kind's rootless guide: " + ROOTLESS_DOC + "), delete the cluster and run `rootlesskube up` again"),
 )
 
 
@@ -112,10 +118,17 @@ def cluster_config(spec: ClusterSpec, policy_file: Optional[Path]) -> dict:
 
 
 def pss_admission(level: str) -> str:
-    from ..pss.admission import admission_configuration, exemptions_for
+    from ..pss.admission import admission_configuration
     from ..pss.labels import ModePolicy, PssLabels
 
-    return admission_configuration(PssLabels(enforce=ModePolicy.validated(level)), exemptions_for(CNI))
+    return admission_configuration(PssLabels(enforce=ModePolicy.validated(level)), exempt_namespaces())
+
+
+def exempt_namespaces() -> List[str]:
+    """The namespaces kind's cluster-wide PodSecurity default does not apply to: kube-system, the CNI's, storage."""
+    from ..pss.admission import exemptions_for
+
+    return exemptions_for(CNI, extra=(STORAGE_NAMESPACE,))
 
 
 class KindDriver(Driver):
@@ -161,7 +174,8 @@ class KindDriver(Driver):
                             hint="see the collected logs; `rootlesskube doctor` checks the host")
 
     def delete(self, name: str) -> None:
-        self._kind("delete", "cluster", "--name", name, timeout=300)
+        # without --kubeconfig kind locks and edits $KUBECONFIG or ~/.kube/config (and creates ~/.kube)
+        self._kind("delete", "cluster", "--name", name, "--kubeconfig", str(self.kubeconfig_target(name)), timeout=300)
 
     def exists(self, name: str) -> bool:
         return name in self._kind("get", "clusters").stdout.split()
@@ -190,8 +204,15 @@ class KindDriver(Driver):
         self._kind("load", "image-archive", str(archive), "--name", name, timeout=900)
 
     def collect_logs(self, name: str, dir: Path) -> List[Path]:
+        """kind prints the folder, collects what it can and aggregates the errors (exit 1): keep what it wrote."""
         result = self._kind("export", "logs", str(dir), "--name", name, timeout=300, check=False)
-        return [Path(result.stdout.strip())] if result.returncode == 0 and result.stdout.strip() else []
+        folder = Path(result.stdout.strip() or dir)
+        wrote = folder.is_dir() and any(folder.iterdir())
+        if result.returncode != 0 and wrote:
+            failed = error_line(result.stderr) or tail(result.stderr, 3) or f"exit {result.returncode}"
+            ui.warn(f"kind export logs could not collect everything into {folder}: {failed}")
+        return [folder] if wrote else []
 
     def delete_command(self, name: str) -> List[str]:
-        return ["env", "KIND_EXPERIMENTAL_PROVIDER=podman", "kind", "delete", "cluster", "--name", name]
+        return ["env", "KIND_EXPERIMENTAL_PROVIDER=podman", tools.binary("kind"), "delete", "cluster", "--name", name,
+                "--kubeconfig", str(self.kubeconfig_target(name))]

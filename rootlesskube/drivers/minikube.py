@@ -13,13 +13,43 @@ from pathlib import Path
 from typing import List, Optional, Tuple
 
 from .. import paths, tools
-from ..errors import RootlesskubeError
-from ..run import CommandError, Result, run
+from ..errors import RootlesskubeError, UsageError
+from ..run import CommandError, Result, pretty, run
 from .base import ClusterSpec, ClusterStatus, CreateResult, Driver
 
 PROFILE_NOT_FOUND = 85
 STATUS_HOST, STATUS_KUBELET, STATUS_KUBECONFIG = 1, 2, 4
-RUNTIMES = {"containerd": "containerd", "cri-o": "cri-o"}
+RUNTIMES = {"containerd": "containerd"}
+# minikube v1.38.1's supported range (pkg/minikube/constants/constants.go @c93a4cb): a newer version makes
+# `minikube start` search GitHub's version list (cmd/minikube/cmd/start.go), which fails offline
+OLDEST_KUBERNETES, NEWEST_KUBERNETES = "v1.28.0", "v1.35.1"
+RUNTIME_WHY = ("minikube documents containerd for rootless Podman (site/content/en/docs/drivers/includes/"
+               "podman_usage.inc: \"For Rootless Podman, it is recommended to set --container-runtime to containerd\")")
+
+
+def _version(text: str) -> Tuple[int, ...]:
+    return tuple(int(part) for part in text.lstrip("v").split("-")[0].split("."))
+
+
+def check_spec(spec: ClusterSpec) -> None:
+    """What minikube itself would refuse, or could not do offline, refused before anything runs (exit 2)."""
+    if len(spec.name) < 2:
+        # config.ProfileNameValid (pkg/minikube/config/profile.go): "length needs to be more than 1 character"
+        raise UsageError(f"minikube rejects the one-character profile name {spec.name!r}",
+                         hint="use a --name of 2 characters or more")
+    if spec.container_runtime not in RUNTIMES:
+        raise UsageError(f"the minikube driver runs rootless Podman with containerd, not {spec.container_runtime}: "
+                         + RUNTIME_WHY, hint="leave --container-runtime out (containerd)")
+    if spec.kubernetes is not None:
+        try:
+            wanted = _version(spec.kubernetes)
+        except ValueError:
+            raise UsageError(f"Kubernetes version {spec.kubernetes!r} must look like v1.35.1") from None
+        if not _version(OLDEST_KUBERNETES) <= wanted <= _version(NEWEST_KUBERNETES):
+            raise UsageError(
+                f"minikube v1.38.1 supports Kubernetes {OLDEST_KUBERNETES} to {NEWEST_KUBERNETES}, not {spec.kubernetes}"
+                " (a newer one makes minikube look it up on GitHub, which fails offline)",
+                hint=f"use --kubernetes {NEWEST_KUBERNETES} (the newest it supports), or leave it out")
 
 # reason ID -> (our message, hint); contracts §2.10
 REASONS = {
@@ -72,12 +102,12 @@ class MinikubeDriver(Driver):
                 "--interactive=false"]
         if spec.kubernetes:
             args.append(f"--kubernetes-version={spec.kubernetes}")
-        if spec.api_port:
-            args.append(f"--apiserver-port={spec.api_port}")
         if spec.workers:
             args.append(f"--nodes={spec.workers + 1}")
         for mapping in spec.port_mappings:
-            args.append(f"--ports={mapping.listen_address}:{mapping.host_port}:{mapping.container_port}")
+            # minikube hands --ports to `podman run -p` (registry/drvs/podman/podman.go); without /udp it is TCP
+            protocol = "" if mapping.protocol.upper() == "TCP" else f"/{mapping.protocol.lower()}"
+            args.append(f"--ports={mapping.listen_address}:{mapping.host_port}:{mapping.container_port}{protocol}")
         # minikube creates the kubeconfig itself; make sure it is born private
         paths.write_private(self.kubeconfig_target(spec.name), "")
         result = self._minikube(spec.name, *args, timeout=self.create_timeout, check=False)
@@ -125,7 +155,7 @@ class MinikubeDriver(Driver):
         text = target.read_text() if target.is_file() else ""
         if not text.strip():
             raise RootlesskubeError(f"minikube wrote no kubeconfig for cluster {name!r} to {target}",
-                                    hint=f"run `minikube update-context -p {name}` with KUBECONFIG={target}")
+                                    hint=f"run `{pretty(self._by_hand(name, 'update-context'))}`")
         return text
 
     def load_image(self, name: str, archive: Path) -> None:
@@ -147,5 +177,10 @@ class MinikubeDriver(Driver):
         result = self._minikube(name, "logs", f"--file={target}", timeout=300, check=False)
         return [target] if result.returncode == 0 and target.exists() else []
 
+    def _by_hand(self, name: str, *args: str) -> List[str]:
+        """A minikube command as a person runs it: rootless (else `sudo -n podman`) and our private kubeconfig."""
+        return ["env", f"KUBECONFIG={self.kubeconfig_target(name)}", tools.binary("minikube"), *args, "-p", name,
+                "--rootless"]
+
     def delete_command(self, name: str) -> List[str]:
-        return ["minikube", "delete", "-p", name]
+        return self._by_hand(name, "delete")

@@ -1,10 +1,15 @@
 """Usernetes Gen2 on rootless Podman, driven through its Makefile (contracts §3).
 
-The checkout is the pinned release in the data directory, or a directory the
-user names (`--usernetes-dir`). `make` runs in the checkout with
-CONTAINER_ENGINE=podman and the PORT_* variables, so several users on one
-host do not collide. `make kubeconfig` leaves ./kubeconfig in the checkout;
-that file is also how we know the cluster exists (`make down-v` does not
+The checkout is the pinned release in the data directory, one per cluster
+(data_dir()/usernetes/CLUSTER-RELEASE), or a directory the user names
+(`--usernetes-dir`). podman-compose names the project, its containers and
+volumes after the checkout's folder, so two clusters never share a checkout
+(nor two checkouts a project name): `down` of one cannot touch another. `make`
+runs in the checkout with CONTAINER_ENGINE=podman, COMPOSE=the podman-compose
+rootlesskube checked (drivers.compose) and the PORT_* variables, so several
+users on one host do not collide. Between `make up` and `make kubeadm-init`
+it waits until the node's containerd answers (upstream CI sleeps 5 s).
+`make kubeconfig` leaves ./kubeconfig in the checkout; that file is also how we know the cluster exists (`make down-v` does not
 remove it, so `delete` does). A single node is then untainted with kubectl,
 as the README's bootstrap ends, so that it runs workloads.
 
@@ -25,11 +30,12 @@ import shlex
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from .. import paths, ui
+from .. import paths, tools, ui
 from ..errors import RootlesskubeError, UsageError
 from ..kube import Kubectl
 from ..podman import Podman
-from ..run import CommandError, Result, pretty, run, tail
+from ..run import CommandError, Result, pretty, run, tail, which
+from . import compose
 from .base import ClusterSpec, ClusterStatus, CreateResult, Driver
 
 RELEASE = "gen2-v20251218.0"
@@ -37,6 +43,9 @@ RELEASE_COMMIT = "9658658396ec51fe74a8e9f2bc0b62792a7223e5"
 REPOSITORY = "https://github.com/rootless-containers/usernetes.git"
 DEFAULT_PORTS = {"PORT_ETCD": 2379, "PORT_KUBELET": 10250, "PORT_FLANNEL": 8472, "PORT_KUBE_APISERVER": 6443}
 BRING_UP = ("up", "kubeadm-init", "install-flannel", "kubeconfig")
+NODE_WAIT_SECONDS = 120.0  # after `make up`: until the node's containerd answers
+NODE_POLL_SECONDS = 1.0
+NODE_PROBE = ("ctr", "version")  # exits 0 once containerd in the node serves its socket
 # a single node must also run workloads: the last step of the README's / CI's bootstrap (contracts §3.2)
 UNTAINT = ("taint", "nodes", "--all", "node-role.kubernetes.io/control-plane-")
 SSH_OPTIONS = ("-o", "BatchMode=yes", "-o", "ConnectTimeout=10")
@@ -50,7 +59,8 @@ _HINTS = (
     ('Command "podman" is not installed', "install Podman (Debian/Ubuntu: apt-get install podman)"),
     ("systemd not running?", "Usernetes needs a systemd user session (user@UID.service) with cgroup delegation"),
     ("rp_filter", "set net.ipv4.conf.default.rp_filter to 0 or 2 (sysctl -w net.ipv4.conf.default.rp_filter=2)"),
-    ("podman-compose: not found", "install podman-compose (Debian/Ubuntu: apt-get install podman-compose)"),
+    # make runs `$(COMPOSE) ...` directly (no shell metacharacters): GNU make 4.3 says "make: CMD: No such file..."
+    ("podman-compose: No such file or directory", compose.INSTALL_HINT),
     ("No container engine was detected", "install Podman (Debian/Ubuntu: apt-get install podman)"),
 )
 
@@ -79,17 +89,49 @@ def make_error(target: str, result: Result) -> RootlesskubeError:
 class UsernetesDriver(Driver):
     name = "usernetes"
     has_default_storage_class = False  # PVCs stay Pending: workloads fall back to emptyDir
+    _compose: Optional[str] = None
 
     # --- where the checkout is ---
-    def default_checkout(self) -> Path:
-        return paths.data_dir() / "usernetes" / RELEASE
+    def default_checkout(self, cluster: str) -> Path:
+        """One checkout per cluster; its folder name (the compose project) holds the cluster's name."""
+        return paths.data_dir() / "usernetes" / f"{cluster}-{RELEASE}"
 
     def checkout(self, cluster: str) -> Path:
         marker = self.workdir(cluster) / "usernetes-dir"
-        return Path(marker.read_text().strip()) if marker.is_file() else self.default_checkout()
+        return Path(marker.read_text().strip()) if marker.is_file() else self.default_checkout(cluster)
+
+    def _check_not_shared(self, name: str, folder: Path) -> None:
+        """Another cluster of this user whose checkout is this folder, or has its compose project name: refuse."""
+        project = compose.project_name(folder)
+        root = paths.state_dir() / "clusters"
+        for marker in sorted(root.glob("*/usernetes-dir")) if root.is_dir() else []:
+            other = marker.parent.name
+            if other == name:
+                continue
+            theirs = Path(marker.read_text().strip())
+            if theirs == folder or compose.project_name(theirs) == project:
+                raise UsageError(
+                    f"the Usernetes checkout {folder} (compose project {project!r}) is cluster {other!r}'s "
+                    f"({theirs}); two clusters sharing a project would share the node container",
+                    hint="give this cluster its own checkout, in a folder of another name (--usernetes-dir), "
+                         "or leave --usernetes-dir out (each cluster then gets its own)")
+
+    def _checkout_for(self, spec: ClusterSpec) -> Path:
+        """The checkout spec asks for, refused (exit 2) when podman-compose cannot name it or it is another's."""
+        folder = Path(spec.usernetes_dir).resolve() if spec.usernetes_dir else self.default_checkout(spec.name)
+        if not compose.project_name(folder):
+            raise UsageError(f"podman-compose cannot name a project after the folder {folder.name!r} "
+                             "(nothing left of [-_a-z0-9])", hint="rename the checkout's folder")
+        self._check_not_shared(spec.name, folder)
+        return folder
+
+    def preflight(self, spec: ClusterSpec) -> None:
+        """Before anything is created or recorded: the checkout is this cluster's own, podman-compose is fit."""
+        self._checkout_for(spec)
+        self.compose()
 
     def ensure_checkout(self, spec: ClusterSpec) -> Path:
-        folder = Path(spec.usernetes_dir).resolve() if spec.usernetes_dir else self.default_checkout()
+        folder = self._checkout_for(spec)
         if not (folder / "Makefile").is_file():
             if spec.usernetes_dir:
                 raise RootlesskubeError(f"{folder} is not a Usernetes checkout (no Makefile)",
@@ -112,9 +154,15 @@ class UsernetesDriver(Driver):
                 ports["PORT_KUBE_APISERVER"] = spec.api_port
         return {k: str(v) for k, v in ports.items()}
 
+    def compose(self) -> str:
+        """The podman-compose make runs (Makefile: `COMPOSE ?=`), checked once per driver."""
+        if self._compose is None:
+            self._compose = compose.find()
+        return self._compose
+
     def _make(self, folder: Path, target: str, spec: Optional[ClusterSpec] = None,
               timeout: Optional[float] = None) -> Result:
-        env = {"CONTAINER_ENGINE": "podman", **self._ports(spec)}
+        env = {"CONTAINER_ENGINE": "podman", "COMPOSE": self.compose(), **self._ports(spec)}
         result = run(["make", target], cwd=str(folder), env=env, timeout=timeout or self.create_timeout,
                      check=False, not_found_hint="install make (Debian/Ubuntu: apt-get install make)")
         if result.returncode != 0:
@@ -123,12 +171,16 @@ class UsernetesDriver(Driver):
 
     # --- the protocol ---
     def create(self, spec: ClusterSpec) -> CreateResult:
+        self.compose()  # a missing or too old podman-compose stops here, before any make target
         folder = self.ensure_checkout(spec)
         warnings: List[str] = []
         for target in BRING_UP:
             with ui.step(f"make {target}"):
                 result = self._make(folder, target, spec)
                 warnings += tagged(result.stderr, "WARNING")
+            if target == "up":
+                with ui.step("wait until the node's container runtime answers"):
+                    self.wait_for_node(folder)
         if not spec.join_hosts:
             with ui.step("let the single node run workloads (remove the control-plane taint)"):
                 Kubectl(str(folder / "kubeconfig")).run(UNTAINT)
@@ -159,6 +211,24 @@ class UsernetesDriver(Driver):
                        f"the Usernetes checkout must exist at {remote_dir} on {target} "
                        "(--join-usernetes-dir names another), with make and podman-compose installed")
         self._make(folder, "sync-external-ip", spec)
+
+    def wait_for_node(self, folder: Path) -> None:
+        """Poll `podman exec NODE ctr version` until it succeeds, or fail after NODE_WAIT_SECONDS."""
+        import time
+
+        node = compose.node_container(folder)
+        deadline = time.monotonic() + NODE_WAIT_SECONDS
+        while True:
+            result = Podman().call("exec", node, *NODE_PROBE, check=False, timeout=30)
+            if result.returncode == 0:
+                return
+            if time.monotonic() >= deadline:
+                said = tail(result.stderr, 3) or tail(result.stdout, 3)
+                raise RootlesskubeError(
+                    f"the Usernetes node container {node} did not answer within {NODE_WAIT_SECONDS:.0f}s after "
+                    f"`make up` (`podman exec {node} {' '.join(NODE_PROBE)}`: exit {result.returncode}: {said})",
+                    hint=f"see `podman logs {node}`; `make logs` in {folder} shows the node's journal")
+            time.sleep(NODE_POLL_SECONDS)
 
     @staticmethod
     def _over_ssh(argv: List[str], host: str, doing: str, timeout: float, hint: str) -> None:
@@ -194,8 +264,7 @@ class UsernetesDriver(Driver):
         return path.read_text()
 
     def node_containers(self, name: str) -> List[str]:
-        # podman-compose names it <project>_node_1, the project being the checkout's folder name
-        return [f"{self.checkout(name).name}_node_1"]
+        return [compose.node_container(self.checkout(name))]
 
     def load_image(self, name: str, archive: Path) -> None:
         archive = Path(archive)
@@ -219,7 +288,9 @@ class UsernetesDriver(Driver):
         return [target]
 
     def delete_command(self, name: str) -> List[str]:
-        return ["env", "CONTAINER_ENGINE=podman", "make", "-C", str(self.checkout(name)), "down-v"]
+        program = tools.binary("podman-compose")
+        return ["env", "CONTAINER_ENGINE=podman", f"COMPOSE={which(program) or program}", "make", "-C",
+                str(self.checkout(name)), "down-v"]
 
 
 def split_host(host: str) -> Tuple[str, Optional[str]]:

@@ -45,10 +45,9 @@ def cluster_defaults(driver: str, spec: dict) -> Optional[ClusterDefaults]:
     level = spec.get("pss_default")
     if not level or driver != "kind":
         return None
-    from ..drivers.kind import CNI
-    from .admission import exemptions_for
+    from ..drivers.kind import exempt_namespaces
 
-    return ClusterDefaults(PssLabels(enforce=ModePolicy(level)), tuple(exemptions_for(CNI)))
+    return ClusterDefaults(PssLabels(enforce=ModePolicy(level)), tuple(exempt_namespaces()))
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,8 @@ def standins(tmp_path, monkeypatch):
 
     state = tmp_path / "standin-state"
     state.mkdir()
-    monkeypatch.setenv("PATH", os.pathsep.join([str(STANDINS), os.environ["PATH"]]))
+    # node/ holds the podman stand-in for Usernetes' node container (everything else goes to the real podman)
+    monkeypatch.setenv("PATH", os.pathsep.join([str(STANDINS / "node"), str(STANDINS), os.environ["PATH"]]))
     monkeypatch.setenv("RK_STANDIN_STATE", str(state))
     monkeypatch.delenv("RK_STANDIN_HANG", raising=False)
     monkeypatch.delenv("RK_STANDIN_LATENCY", raising=False)

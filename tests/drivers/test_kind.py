@@ -112,7 +112,8 @@ def test_node_boot_failure_collects_logs_then_deletes(cli, standins):
     standins.scenario("kind", create="node-boot-failure")
     code, out, err = cli("up", "--name", "rk-dev")
     assert code == 1
-    assert "the kind node container did not boot" in err
+    assert "kind could not read the node container's boot log (rootless Podman's log driver)" in err
+    assert 'hint: set log_driver = "k8s-file" in the [containers] table of ~/.config/containers/containers.conf' in err
     logs = [line for line in err.splitlines() if line.startswith("logs of the failed bring-up: ")]
     assert len(logs) == 1
     folder = logs[0].split(": ", 1)[1]
@@ -127,7 +128,8 @@ def test_keep_on_failure_keeps_it_and_prints_the_removal_command(cli, standins):
     code, out, err = cli("up", "--name", "rk-dev", "--keep-on-failure")
     assert code == 1
     assert ("kept cluster 'rk-dev' for debugging (--keep-on-failure); remove it with: rootlesskube down --name rk-dev"
-            "   (or: env KIND_EXPERIMENTAL_PROVIDER=podman kind delete cluster --name rk-dev)") in err
+            "   (or: env KIND_EXPERIMENTAL_PROVIDER=podman kind delete cluster --name rk-dev --kubeconfig "
+            f"{cluster.kubeconfig_path('rk-dev')})") in err
     assert list(standins.tool_state("kind")["clusters"]) == ["rk-dev"]
     assert cluster.load_record("rk-dev").state == "failed"
     assert cli("down", "--name", "rk-dev")[0] == 0
@@ -279,7 +281,7 @@ def test_a_runtime_kind_cannot_use_is_refused(cli, standins):
     assert standins.calls() == []
 
 
-def test_the_admission_configuration_exempts_kube_system_where_kindnet_runs(standins):
+def test_the_admission_configuration_exempts_kindnet_and_the_storage_provisioner(standins):
     from rootlesskube.drivers.base import ClusterSpec
     from rootlesskube.drivers.kind import KindDriver
     from rootlesskube.pss.admission import exemptions_for
@@ -287,8 +289,9 @@ def test_the_admission_configuration_exempts_kube_system_where_kindnet_runs(stan
     KindDriver().write_config(ClusterSpec("rk-dev", pss_default="restricted"))
     admission = yaml.safe_load((paths.state_dir() / "clusters/rk-dev/pod-security.yaml").read_text())
     configuration = admission["plugins"][0]["configuration"]
-    assert configuration["exemptions"] == {"usernames": [], "runtimeClasses": [], "namespaces": ["kube-system"]}
-    assert configuration["exemptions"]["namespaces"] == exemptions_for("kindnet")
+    assert configuration["exemptions"] == {"usernames": [], "runtimeClasses": [],
+                                           "namespaces": ["kube-system", "local-path-storage"]}
+    assert configuration["exemptions"]["namespaces"] == exemptions_for("kindnet", extra=["local-path-storage"])
     assert configuration["defaults"]["enforce"] == "restricted"
 
 
@@ -311,7 +314,8 @@ def test_delete_of_a_missing_cluster_is_fine(standins):
     from rootlesskube.drivers.kind import KindDriver
 
     KindDriver().delete("nope")  # kind delete is idempotent (contracts §1.6)
-    assert standins.argvs("kind") == [["kind", "delete", "cluster", "--name", "nope"]]
+    assert standins.argvs("kind") == [["kind", "delete", "cluster", "--name", "nope", "--kubeconfig",
+                                       str(cluster.kubeconfig_path("nope"))]]
 
 
 def test_kinds_own_already_exists_is_ours_and_the_cluster_is_not_touched(cli, standins, monkeypatch):
@@ -349,3 +353,52 @@ def test_a_node_image_without_a_full_digest_is_refused_before_any_call(cli, stan
     code, out, err = cli("up", "--name", "rk-dev", "--node-image", image)
     assert code == 2 and f"the node image {image!r} is not pinned by a full digest" in err
     assert standins.calls("kind") == []
+
+
+def test_down_never_touches_the_users_kubeconfig(cli, standins, monkeypatch, tmp_path):
+    """`kind delete cluster` without --kubeconfig locks and edits $KUBECONFIG or ~/.kube/config and creates
+    the folder (pkg/cluster/internal/kubeconfig/internal/kubeconfig/remove.go, lock.go @cda67ef)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    assert cli("up", "--name", "rk-dev")[0] == 0
+    assert cli("down", "--name", "rk-dev")[0] == 0
+    assert not (home / ".kube").exists()
+    deletes = [c["argv"] for c in standins.calls("kind") if c["argv"][1:3] == ["delete", "cluster"]]
+    assert deletes == [["kind", "delete", "cluster", "--name", "rk-dev", "--kubeconfig",
+                        str(cluster.kubeconfig_path("rk-dev"))]]
+
+
+def test_export_logs_that_fails_part_way_keeps_what_it_wrote(cli, standins):
+    """kind prints the folder, runs every collector and aggregates their errors (logs.go runE;
+    podman provider CollectLogs, errors.AggregateConcurrent; kind/export-logs.partial.stderr.txt)."""
+    standins.scenario("kind", create="node-boot-failure", export="partial")
+    code, out, err = cli("up", "--name", "rk-dev")
+    assert code == 1
+    logs = [line for line in err.splitlines() if line.startswith("logs of the failed bring-up: ")]
+    assert len(logs) == 1
+    folder = logs[0].split(": ", 1)[1]
+    assert os.path.isfile(os.path.join(folder, "kind-version.txt"))
+    assert (f"warning: kind export logs could not collect everything into {folder}: command "
+            '"podman inspect rk-dev-control-plane" failed with error: exit status 125') in err
+
+
+def test_the_storage_provisioner_needs_its_exemption_under_a_cluster_default(standins):
+    """kind's local-path-provisioner (pkg/build/nodeimage/const_storage.go @cda67ef; its pod templates in
+    tests/contracts/kind/local-path-provisioner.pods.yaml) is rejected by baseline and restricted, so a PVC
+    of PMM would never bind unless local-path-storage is exempt; the admission configuration exempts it."""
+    from rootlesskube.drivers.base import ClusterSpec
+    from rootlesskube.drivers.kind import KindDriver
+    from rootlesskube.pss.evaluator import evaluate
+    from tests.conftest import TESTS
+
+    pods = list(yaml.safe_load_all((TESTS / "contracts/kind/local-path-provisioner.pods.yaml").read_text()))
+    assert [evaluate(pod, "restricted").allowed for pod in pods] == [False, False]
+    assert [evaluate(pod, "baseline").allowed for pod in pods] == [True, False]  # the helper's hostPath
+    for level in ("baseline", "restricted"):
+        KindDriver().write_config(ClusterSpec("rk-dev", pss_default=level))
+        admission = yaml.safe_load((paths.state_dir() / "clusters/rk-dev/pod-security.yaml").read_text())
+        configuration = admission["plugins"][0]["configuration"]
+        assert "local-path-storage" in configuration["exemptions"]["namespaces"]
+        assert configuration["defaults"]["enforce"] == level

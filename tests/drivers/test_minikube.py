@@ -6,18 +6,19 @@ import json
 import stat
 import time
 
+import pytest
+
 from rootlesskube import cluster
 
 
 def test_up_starts_a_rootless_profile(cli, standins):
-    code, out, err = cli("up", "--driver", "minikube", "--name", "rk-mk", "--container-runtime", "cri-o",
-                         "--kubernetes", "v1.35.1")
+    code, out, err = cli("up", "--driver", "minikube", "--name", "rk-mk", "--kubernetes", "v1.35.1")
     assert code == 0, err
     kubeconfig = cluster.kubeconfig_path("rk-mk")
     assert out == f"export KUBECONFIG={kubeconfig}\n"
     starts = [c for c in standins.calls("minikube") if "start" in c["argv"]]
     assert [c["argv"] for c in starts] == [[
-        "minikube", "start", "--driver=podman", "--container-runtime=cri-o", "--interactive=false",
+        "minikube", "start", "--driver=podman", "--container-runtime=containerd", "--interactive=false",
         "--kubernetes-version=v1.35.1", "-p", "rk-mk", "--rootless"]]
     assert starts[0]["env"]["KUBECONFIG"] == str(kubeconfig)  # never the user's ~/.kube/config
     assert stat.S_IMODE(kubeconfig.stat().st_mode) == 0o600
@@ -136,4 +137,69 @@ def test_fields_minikube_cannot_honour_are_refused_before_anything_runs(cli, sta
     image = "kindest/node:v1.36.1@sha256:3489c7674813ba5d8b1a9977baea8a6e553784dab7b84759d1014dbd78f7ebd5"
     code, out, err = cli("up", "--driver", "minikube", "--name", "rk-mk", "--node-image", image)
     assert code == 2 and "the minikube driver cannot honour --node-image: it is a kind node image" in err
+    assert standins.calls() == []
+
+
+def test_api_port_is_refused_for_minikube(cli, standins):
+    """The kic driver publishes the API server with --publish=127.0.0.1::PORT, a random host port
+    (generatePortMappings, pkg/drivers/kic/oci/oci.go, kubernetes/minikube@c93a4cb)."""
+    code, out, err = cli("up", "--driver", "minikube", "--name", "rk-mk", "--api-port", "16443")
+    assert code == 2
+    assert ("error: the minikube driver cannot honour --api-port: minikube's --apiserver-port is the port inside "
+            "the node; its podman driver always publishes it on a random host port") in err
+    assert standins.calls() == []
+
+
+def test_a_udp_port_mapping_reaches_minikube_as_udp(standins):
+    """--ports goes to `podman run -p` (pkg/minikube/registry/drvs/podman/podman.go @c93a4cb), checked by
+    nat.ParsePortSpecs (validatePorts, cmd/minikube/cmd/start.go): `/udp` is kept; without it, TCP."""
+    from rootlesskube.drivers.base import ClusterSpec, PortMapping
+    from rootlesskube.drivers.minikube import MinikubeDriver
+
+    spec = ClusterSpec("rk-mk", driver="minikube", port_mappings=(
+        PortMapping(53, 8053, protocol="UDP"), PortMapping(80, 8080))).validate()
+    MinikubeDriver().create(spec)
+    start = standins.argvs("minikube")[0]
+    assert "--ports=127.0.0.1:8053:53/udp" in start and "--ports=127.0.0.1:8080:80" in start
+
+
+def test_printed_minikube_commands_are_rootless_with_the_private_kubeconfig(cli, standins):
+    """Without --rootless minikube runs `sudo -n podman` (contracts §2.2)."""
+    from rootlesskube.drivers.minikube import MinikubeDriver
+
+    standins.scenario("minikube", start="podman-not-found")
+    code, out, err = cli("up", "--driver", "minikube", "--name", "rk-mk", "--keep-on-failure")
+    assert code == 1
+    kubeconfig = cluster.kubeconfig_path("rk-mk")
+    assert f"(or: env KUBECONFIG={kubeconfig} minikube delete -p rk-mk --rootless)" in err
+    kubeconfig.write_text("")
+    from rootlesskube.errors import RootlesskubeError
+
+    try:
+        MinikubeDriver().kubeconfig("rk-mk")
+    except RootlesskubeError as exc:
+        assert exc.hint == f"run `env KUBECONFIG={kubeconfig} minikube update-context -p rk-mk --rootless`"
+    else:
+        raise AssertionError("an empty kubeconfig was accepted")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--kubernetes", "v1.36.1"], "minikube v1.38.1 supports Kubernetes v1.28.0 to v1.35.1, not v1.36.1"),
+    (["--kubernetes", "v1.27.9"], "minikube v1.38.1 supports Kubernetes v1.28.0 to v1.35.1, not v1.27.9"),
+    (["--container-runtime", "cri-o"], "the minikube driver runs rootless Podman with containerd, not cri-o"),
+])
+def test_what_minikube_would_refuse_is_refused_first(cli, standins, args, message):
+    """NewestKubernetesVersion/OldestKubernetesVersion in pkg/minikube/constants/constants.go @c93a4cb; the
+    rootless Podman section of site/content/en/docs/drivers/includes/podman_usage.inc."""
+    code, out, err = cli("up", "--driver", "minikube", "--name", "rk-mk", *args)
+    assert code == 2
+    assert f"error: {message}" in err
+    assert standins.calls() == []
+
+
+def test_a_one_character_profile_name_is_refused(cli, standins):
+    """config.ProfileNameValid (pkg/minikube/config/profile.go @c93a4cb): more than 1 character."""
+    code, out, err = cli("up", "--driver", "minikube", "--name", "m")
+    assert code == 2
+    assert "error: minikube rejects the one-character profile name 'm'" in err
     assert standins.calls() == []

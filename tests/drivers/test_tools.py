@@ -85,3 +85,36 @@ def test_kubectl_runs_the_installed_copy(tmp_path):
     kubectl = Kubectl(str(tmp_path / "kubeconfig"))
     assert kubectl.argv(["version"])[0] == str(installed)
     assert kubectl.run(["version"]).stdout == f"installed kubectl --kubeconfig {tmp_path / 'kubeconfig'} version\n"
+
+
+def test_podman_compose_is_installed_only_from_files_with_the_pinned_hashes(cli, tmp_path):
+    """pip --require-hashes refuses a wheel whose sha256 is not the one pinned from PyPI; nothing is linked."""
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    (wheels / "podman_compose-1.6.0-py3-none-any.whl").write_bytes(b"not the published wheel")
+    code, out, err = cli("tools", "install", "podman-compose", "--find-links", str(wheels))
+    assert code == 1
+    assert "error: installing podman-compose 1.6.0 into " in err and "nothing was linked" in err
+    assert "THESE PACKAGES DO NOT MATCH THE HASHES" in err
+    assert "98e48af25d44c10ecef948163bfcca002e32aa8bbb7e66593fbd4faff7270c30" in err  # the pinned one, expected
+    assert not os.path.lexists(tools.bin_dir() / "podman-compose")
+    assert tools.binary("podman-compose") == "podman-compose"
+
+
+def test_podman_compose_pins_cover_it_and_its_dependencies():
+    lines = [line.split()[0] for line in tools.PODMAN_COMPOSE_REQUIREMENTS.splitlines() if "==" in line]
+    assert lines == ["podman-compose==1.6.0", "python-dotenv==1.2.1", "pyyaml==6.0.3"]
+    assert tools.RELEASES["podman-compose"].version == "1.6.0"
+    assert tools.not_found_hint("podman-compose").startswith("install it with `rootlesskube tools install podman-compose`")
+
+
+def test_podman_compose_installs_from_pypi_and_the_usernetes_driver_finds_it(cli):
+    """The real thing (PyPI is reachable from developers' machines and CI): a venv, the pinned wheels, the link."""
+    from rootlesskube.drivers import compose
+
+    code, out, err = cli("tools", "install", "podman-compose")
+    assert code == 0, err
+    link = tools.bin_dir() / "podman-compose"
+    assert out == f"podman-compose 1.6.0: {link}\n"
+    assert os.readlink(link) == str(paths.data_dir() / "podman-compose" / "bin" / "podman-compose")
+    assert compose.find() == str(link)  # `podman-compose version` says 1.6.0, new enough for Usernetes

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 
 from rootlesskube import cluster
+from tests.conftest import STANDINS
 
 
 @pytest.fixture
@@ -44,12 +46,56 @@ def test_preflight_error_is_a_clear_message(cli, standins, checkout):
     assert "\x1b[" not in err
 
 
-def test_missing_compose_names_the_package(cli, standins, checkout):
+def test_compose_gone_at_make_time_shows_makes_own_error(cli, standins, checkout):
+    """make runs `$(COMPOSE) up --build -d` directly, no shell (GNU make 4.3, measured on Debian 12):
+    tests/contracts/usernetes/make-up.compose-missing.stderr.txt; Makefile:84 @9658658."""
     standins.scenario("make", preflight="compose-missing")
     code, out, err = cli("up", "--driver", "usernetes", "--name", "u7s", "--usernetes-dir", checkout)
     assert code == 1
-    assert "/bin/sh: 1: podman-compose: not found" in err
-    assert "hint: install podman-compose" in err
+    compose = str(STANDINS / "podman-compose")
+    assert f"make: {compose}: No such file or directory" in err
+    assert "hint: run `rootlesskube tools install podman-compose`" in err
+
+
+def path_without_podman_compose(tmp_path):
+    """A PATH with the make and kubectl stand-ins and python3, and no podman-compose (not /usr/bin's either)."""
+    folder = tmp_path / "bin-without-compose"
+    folder.mkdir()
+    for name in ("make", "kubectl"):
+        (folder / name).symlink_to(STANDINS / name)
+    (folder / "python3").symlink_to(sys.executable)
+    return str(folder)
+
+
+def test_a_missing_podman_compose_is_found_before_make_runs(cli, standins, checkout, tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", path_without_podman_compose(tmp_path))
+    code, out, err = cli("up", "--driver", "usernetes", "--name", "u7s", "--usernetes-dir", checkout)
+    assert code == 3
+    assert "error: podman-compose is not installed; Usernetes runs it for every make target" in err
+    assert "hint: run `rootlesskube tools install podman-compose`" in err
+    assert standins.calls("make") == []
+    assert cluster.load_record("u7s") is None and "half-created" not in err  # refused before anything was created
+
+
+def test_debians_podman_compose_1_0_3_is_too_old(cli, standins, checkout):
+    """1.0.3 prints `podman-composer version  1.0.3` (tests/contracts/podman-compose/version.1.0.3.stdout.txt)."""
+    standins.scenario("podman-compose", version="1.0.3")
+    code, out, err = cli("up", "--driver", "usernetes", "--name", "u7s", "--usernetes-dir", checkout)
+    assert code == 3
+    assert f"error: {STANDINS / 'podman-compose'} is podman-compose 1.0.3; Usernetes needs 1.0.6 or newer" in err
+    assert "hint: run `rootlesskube tools install podman-compose`" in err
+    assert standins.calls("make") == []
+
+
+def test_make_runs_the_installed_podman_compose_before_the_one_on_path(cli, standins, checkout):
+    from rootlesskube import tools
+
+    tools.bin_dir().mkdir(parents=True)
+    (tools.bin_dir() / "podman-compose").symlink_to(STANDINS / "podman-compose")
+    code, out, err = cli("up", "--driver", "usernetes", "--name", "u7s", "--usernetes-dir", checkout)
+    assert code == 0, err
+    assert {c["env"]["COMPOSE"] for c in standins.calls("make")} == {str(tools.bin_dir() / "podman-compose")}
+    assert standins.argvs("podman-compose") == [["podman-compose", "version"]]  # checked once, before make
 
 
 def test_preflight_warnings_are_shown_and_up_goes_on(cli, standins, checkout):
@@ -105,7 +151,9 @@ def test_port_switches_reach_make_as_the_makefile_variables(cli, standins, check
                          "--port-flannel", "18472")
     assert code == 0, err
     ports = {"PORT_ETCD": "12379", "PORT_KUBELET": "20250", "PORT_FLANNEL": "18472", "PORT_KUBE_APISERVER": "16443"}
-    assert [c["env"] for c in standins.calls("make")] == [{"CONTAINER_ENGINE": "podman", **ports}] * 4
+    compose = str(STANDINS / "podman-compose")
+    assert [c["env"] for c in standins.calls("make")] == [{"CONTAINER_ENGINE": "podman", "COMPOSE": compose,
+                                                           **ports}] * 4
     assert cluster.load_record("u7s").spec["usernetes_ports"] == [["PORT_ETCD", 12379], ["PORT_KUBELET", 20250],
                                                                  ["PORT_FLANNEL", 18472]]
 

@@ -46,6 +46,14 @@ def substituted(relpath: str, names: Dict[str, str]) -> str:
     return text
 
 
+def substituted_local(relpath: str, names: Dict[str, str]) -> str:
+    """Like substituted(), for a sample of tests/contracts/."""
+    text = standin_lib.local_contract(relpath)
+    for sample in sorted(names, key=len, reverse=True):
+        text = text.replace(sample, names[sample])
+    return text
+
+
 class ToolState:
     """One JSON document per tool: {"clusters": {name: {...}}}."""
 

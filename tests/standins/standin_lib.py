@@ -25,7 +25,9 @@ from pathlib import Path
 CONTRACTS = Path(
     os.environ.get("ROOTLESSKUBE_SHARED", Path(__file__).resolve().parents[3] / "shared")
 ) / "contracts"
-LOGGED_ENV = ("KIND_EXPERIMENTAL_PROVIDER", "CONTAINER_ENGINE", "MINIKUBE_ROOTLESS", "KUBECONFIG",
+# samples this project added after reading the real tools' sources (tests/contracts/README.md)
+LOCAL_CONTRACTS = Path(__file__).resolve().parents[1] / "contracts"
+LOGGED_ENV = ("KIND_EXPERIMENTAL_PROVIDER", "CONTAINER_ENGINE", "COMPOSE", "MINIKUBE_ROOTLESS", "KUBECONFIG",
               "PORT_ETCD", "PORT_KUBELET", "PORT_FLANNEL", "PORT_KUBE_APISERVER")
 
 
@@ -42,6 +44,11 @@ def state_dir() -> Path:
 def contract(relpath: str) -> str:
     """The text of a contract file, byte for byte."""
     return (CONTRACTS / relpath).read_text()
+
+
+def local_contract(relpath: str) -> str:
+    """A sample of tests/contracts/, byte for byte."""
+    return (LOCAL_CONTRACTS / relpath).read_text()
 
 
 def begin(tool: str, argv: list) -> None:

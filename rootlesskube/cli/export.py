@@ -62,8 +62,8 @@ class _VmOptions(Command):
 
 
 class ExportButane(_VmOptions):
-    DESCRIPTION = ("Write a Butane config (variant fcos, version 1.5.0) for a new Fedora CoreOS VM: the user with "
-                   "its subuid/subgid range, the cgroup delegation, modules-load and sysctl files that "
+    DESCRIPTION = ("Write a Butane config (variant fcos, version 1.5.0) for a new Fedora CoreOS VM: the user (its "
+                   "subuid/subgid range is the one Ignition's useradd gives it), the cgroup delegation, modules-load and sysctl files that "
                    "rootlesskube-host-setup writes, lingering, a persistent data volume, and PMM 3 as a rootless "
                    "Podman Quadlet of that user with its data on the volume (or, with --recipe, that recipe at "
                    "first boot). Turn it into Ignition with `butane --strict`.")
@@ -78,9 +78,10 @@ class ExportButane(_VmOptions):
 
 
 class ExportCloudInit(_VmOptions):
-    DESCRIPTION = ("Write a cloud-config with the same user, host files, data volume and PMM 3 user unit as "
-                   "`export butane`, for distributions that boot with cloud-init. The unit is a classic one "
-                   "(any Podman >= 4.3) unless --quadlet is given (Podman >= 4.5).")
+    DESCRIPTION = ("Write a cloud-config with the same user, host files, data volume (ext4 here) and PMM 3 user "
+                   "unit as `export butane`, for distributions that boot with cloud-init; /etc/subuid and "
+                   "/etc/subgid are written after the user exists. The unit is a classic one (any Podman >= 4.3) "
+                   "unless --quadlet is given (Podman >= 4.5).")
 
     quadlet = cli.Flag(["--quadlet"], help="install a Quadlet .container file instead of a classic unit "
                                            "(the VM's Podman must be >= 4.5)")

@@ -28,14 +28,8 @@ FAILED_CREATE_MESSAGE = FAILED_CREATE.split("statefulset-controller  ", 1)[1]
 BLOG_VIOLATION = FAILED_CREATE_MESSAGE.split("is forbidden: ", 1)[1]
 PMM2_LOG = "Error: Can't drop privilege as nonroot user\nFor help, use /usr/local/bin/supervisord -h\n"
 PMM3_START_LOG = "Running as UID:GID 1000:1000, setting up for arbitrary UID...\n"
-# PMM 2's entrypoint on a fresh /srv as uid 1000 (percona/pmm build/docker/server/entrypoint.sh of PMM 2,
-# stored as yehornaumenko/pmm@bbf83a9e): it echoes, writes /srv/pmm-distribution, copies the VERSION file,
-# then `chown -R grafana:grafana /srv/grafana` fails under errexit. The chown lines are GNU chown's
-# (coreutils, C locale; reproduced on Debian 12 as an unprivileged user), children before the directory.
-PMM2_CHOWN_LOG = ("File /srv/pmm-distribution doesn't exist. Initialize /srv...\n"
-                  "Copy plugins and VERSION file\n"
-                  "chown: changing ownership of '/srv/grafana/PERCONA_DASHBOARDS_VERSION': Operation not permitted\n"
-                  "chown: changing ownership of '/srv/grafana': Operation not permitted\n")
+# PMM 2's entrypoint on a fresh /srv as uid 1000 (tests/contracts/README.md): the chown fails under errexit.
+PMM2_CHOWN_LOG = (Path(__file__).resolve().parents[1] / "contracts" / "pmm2" / "entrypoint-chown.log.txt").read_text()
 UID_MAP_ROOTLESS = contract_text("podman/unshare-uid_map.stdout.txt")
 UID_MAP_IDENTITY = contract_text("podman/uid_map.host.stdout.txt")
 

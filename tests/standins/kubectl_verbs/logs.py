@@ -11,9 +11,13 @@ pkg/kubelet/kubelet_pods.go @ 001a80e9), which the API server returns as 400.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import standin_lib
 from kube_objects import ObjectStore, not_found, resource
 from kube_scenario import Scenario, object_key
+
+LOCAL_CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"  # tests/contracts: samples this repo adds
 
 
 def handle(flags, args):
@@ -45,8 +49,8 @@ def handle(flags, args):
         status = next((c for c in statuses if c.get("name") == container), statuses[0] if statuses else {})
         if not (status.get("lastState") or {}).get("terminated"):
             name = container or status.get("name", "")
-            standin_lib.emit(stderr=f'Error from server (BadRequest): previous terminated container "{name}" '
-                                    f'in pod "{pod}" not found\n', code=1)
+            text = (LOCAL_CONTRACTS / "kubectl" / "logs.previous-not-found.stderr.txt").read_text()
+            standin_lib.emit(stderr=text.replace('"web-0"', f'"{pod}"').replace('"web"', f'"{name}"'), code=1)
     section = "logs-previous" if previous else "logs"
     text = Scenario(state).lookup(section, object_key("Pod", pod, namespace)) or ""
     lines = text.splitlines(keepends=True)

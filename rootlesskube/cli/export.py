@@ -62,8 +62,8 @@ class _VmOptions(Command):
 
 
 class ExportButane(_VmOptions):
-    DESCRIPTION = ("Write a Butane config (variant fcos, version 1.5.0) for a new Fedora CoreOS VM: the user with "
-                   "its subuid/subgid range, the cgroup delegation, modules-load and sysctl files that "
+    DESCRIPTION = ("Write a Butane config (variant fcos, version 1.5.0) for a new Fedora CoreOS VM: the user (its "
+                   "subuid/subgid range is the one Ignition's useradd gives it), the cgroup delegation, modules-load and sysctl files that "
                    "rootlesskube-host-setup writes, lingering, a persistent data volume, and PMM 3 as a rootless "
                    "Podman Quadlet of that user with its data on the volume (or, with --recipe, that recipe at "
                    "first boot). Turn it into Ignition with `butane --strict`.")
@@ -78,15 +78,21 @@ class ExportButane(_VmOptions):
 
 
 class ExportCloudInit(_VmOptions):
-    DESCRIPTION = ("Write a cloud-config with the same user, host files, data volume and PMM 3 user unit as "
-                   "`export butane`, for distributions that boot with cloud-init. The unit is a classic one "
-                   "(any Podman >= 4.3) unless --quadlet is given (Podman >= 4.5).")
+    DESCRIPTION = ("Write a cloud-config with the same user, host files, data volume (ext4 here) and PMM 3 user "
+                   "unit as `export butane`, for distributions that boot with cloud-init; /etc/subuid and "
+                   "/etc/subgid are written after the user exists. The unit is a classic one (any Podman >= 4.3) "
+                   "unless --quadlet is given (Podman >= 4.5).")
 
-    quadlet = cli.Flag(["--quadlet"], help="install a Quadlet .container file instead of a classic unit")
+    quadlet = cli.Flag(["--quadlet"], help="install a Quadlet .container file instead of a classic unit "
+                                           "(the VM's Podman must be >= 4.5)")
 
     def main(self):
-        from ..export import cloud_init
+        from .. import ui
+        from ..export import cloud_init, systemd_unit
 
+        if self.quadlet:
+            ui.warn(systemd_unit.QUADLET_TOO_OLD.format(what="the VM's Podman (from its distribution's packages)")
+                    + "; Debian 12 ships 4.3 and Ubuntu 22.04 3.4: leave out --quadlet for those")
         self.write(cloud_init.render(cloud_init.cloud_config(self.vm_config(quadlet=self.quadlet))))
         return 0
 
@@ -96,10 +102,10 @@ class ExportSystemdUnit(Command):
                    "this host's Podman has Quadlet's health-check keys (>= 4.5), a classic unit running "
                    "`podman run --rm --replace` otherwise, plus the oneshot unit that generates the admin password "
                    "into an env file (mode 0600) at first start.")
-    DESCRIPTION_MORE = ("Install: the Quadlet file in ~/.config/containers/systemd/, the .service files in "
-                        "~/.config/systemd/user/; then `systemctl --user daemon-reload` and "
-                        "`systemctl --user enable --now pmm-server` (classic) or `start` (Quadlet). "
-                        "`loginctl enable-linger` keeps it running without a login.")
+    DESCRIPTION_MORE = ("Install: `-o ~` writes the Quadlet file to ~/.config/containers/systemd/ and the .service "
+                        "files to ~/.config/systemd/user/ (any other -o DIR gets the same subpaths); then "
+                        "`systemctl --user daemon-reload` and `systemctl --user enable --now pmm-server` (classic) or "
+                        "`start` (Quadlet). `loginctl enable-linger` keeps it running without a login.")
 
     pmm = cli.Flag(["--pmm"], mandatory=True, help="the PMM 3 Server unit (the only unit this command writes)")
     quadlet = cli.Flag(["--quadlet"], excludes=["--classic"], help="write a Quadlet file whatever Podman is here")
@@ -107,33 +113,42 @@ class ExportSystemdUnit(Command):
     port = cli.SwitchAttr(["--port"], cli.Range(1, 65535), argname="PORT", default=443, help=PORT_HELP)
     data_dir = cli.SwitchAttr(["--data-dir"], str, argname="DIR", default="%h/.local/share/pmm-server",
                               help="PMM's data directory on the host (%h: the user's home)")
-    output = cli.SwitchAttr(["-o", "--output"], str, argname="FILE",
-                            help="write the unit to FILE and the password unit beside it (default: stdout)")
+    output = cli.SwitchAttr(["-o", "--output"], str, argname="DIR",
+                            help="write each file under DIR where its manager reads it: DIR/.config/containers/"
+                                 "systemd/ (Quadlet), DIR/.config/systemd/user/ (units); -o ~ installs them "
+                                 "(default: stdout)")
     json = cli.Flag(["--json"], help="print the files (path, contents) as JSON")
 
     def main(self):
         import sys
-        from pathlib import Path
 
         from .. import ui
         from ..export import systemd_unit
 
-        use_quadlet = self.quadlet or (not self.classic and systemd_unit.prefer_quadlet(_local_podman_version()))
+        out = _output_dir(self.output) if self.output else None
+        version = None if self.classic else _local_podman_version()
+        use_quadlet = self.quadlet or (not self.classic and systemd_unit.prefer_quadlet(version))
+        if self.quadlet and version is not None and not systemd_unit.prefer_quadlet(version):
+            ui.warn(systemd_unit.QUADLET_TOO_OLD.format(what=f"this host's Podman ({version})")
+                    + "; use --classic here")
         spec = systemd_unit.pmm_spec(data_dir=_data_dir(self.data_dir), host_port=self.port)
         if use_quadlet:
-            main_file = ("~/.config/containers/systemd/pmm-server.container", systemd_unit.quadlet(spec))
+            main_file = (f"~/{systemd_unit.QUADLET_DIR}/pmm-server.container", systemd_unit.quadlet(spec))
         else:
-            main_file = ("~/.config/systemd/user/pmm-server.service", systemd_unit.classic_unit(spec))
-        password_file = (f"~/.config/systemd/user/{systemd_unit.PASSWORD_UNIT}", systemd_unit.password_unit())
+            main_file = (f"~/{systemd_unit.USER_UNIT_DIR}/pmm-server.service", systemd_unit.classic_unit(spec))
+        password_file = (f"~/{systemd_unit.USER_UNIT_DIR}/{systemd_unit.PASSWORD_UNIT}", systemd_unit.password_unit())
         files = [main_file, password_file]
         if self.port < 1024:
             ui.say(f"port {self.port} needs `sysctl net.ipv4.ip_unprivileged_port_start={self.port}` "
                    f"(rootlesskube-host-setup apply --unprivileged-port-start {self.port})")
-        if self.output:
-            out = Path(self.output)
-            out.write_text(main_file[1], encoding="utf-8")
-            (out.parent / systemd_unit.PASSWORD_UNIT).write_text(password_file[1], encoding="utf-8")
-            ui.say(f"wrote {out} and {out.parent / systemd_unit.PASSWORD_UNIT}")
+        if out is not None:
+            for install_path, text in files:
+                target = out / install_path[2:]
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(text, encoding="utf-8")
+                ui.say(f"wrote {target}")
+            start = "start" if use_quadlet else "enable --now"
+            ui.say(f"then: systemctl --user daemon-reload && systemctl --user {start} pmm-server")
         if self.json:
             ui.emit_json({"form": "quadlet" if use_quadlet else "classic",
                           "files": [{"install_path": p, "contents": text} for p, text in files]})
@@ -149,6 +164,20 @@ def _data_dir(value: str) -> str:
         raise UsageError(f"{value!r} cannot be PMM's data directory",
                          hint="give an absolute path or %h/PATH without ':', quotes, spaces or backslashes")
     return value
+
+
+def _output_dir(value: str):
+    """-o DIR: a directory (created when missing), not a unit file name."""
+    from pathlib import Path
+
+    from ..errors import UsageError
+
+    out = Path(value).expanduser()
+    if out.suffix in (".container", ".service") or (out.exists() and not out.is_dir()):
+        raise UsageError(f"-o {value} names a file; -o takes a directory that gets each file in its manager's subpath",
+                         hint="-o ~ installs for this user (~/.config/containers/systemd/, ~/.config/systemd/user/); "
+                              "-o DIR writes the same subpaths under DIR")
+    return out
 
 
 def _local_podman_version():

@@ -67,13 +67,16 @@ class PmmDeploy(_PmmCommand):
         "exist; pulls the image with rootless Podman into your store (skipped when it is there) and loads it "
         "into the cluster while a Secret with a generated admin password and the Service are applied; then "
         "the StatefulSet (uid/gid 1000, no capabilities, RuntimeDefault seccomp, the chart's probes); waits for "
-        "the pod to be Running and Ready and, if it is not, prints its events and logs (exit 4). /srv is a "
-        "volume claim, or an emptyDir where the cluster has no default StorageClass."
+        "the pod to be Running and Ready and, if it is not, prints its events and logs (exit 4); a pod that will "
+        "never start (a config error, an image that cannot be pulled) stops the wait at once with the reason and "
+        "the fix. Warns when no node has the 4 GB Percona asks for. /srv is a volume claim, or an emptyDir where "
+        "the cluster has no default StorageClass."
     )
     DESCRIPTION_MORE = (
         "--version 2 runs the negative control with the blog's two PMM 2 manifests: the plain one must be "
-        "rejected by PodSecurity admission, the one with security contexts admitted and then crash "
-        "(\"Can't drop privilege as nonroot user\"). That is exit 0 with --expect-failure, exit 4 without. "
+        "rejected by PodSecurity admission, the one with security contexts admitted and then crash as non-root "
+        "(supervisord's \"Can't drop privilege as nonroot user\", or the entrypoint's chown \"Operation not "
+        "permitted\", read from the current and the previous container's log). That is exit 0 with --expect-failure, exit 4 without. "
         "The control runs in its own namespace, pmm2-control unless --namespace is given, and refuses a "
         "namespace whose StatefulSet pmm-server it did not write (PMM 3)."
     )

@@ -6,6 +6,7 @@ from typing import Optional
 
 import yaml
 
+from .host_files import SUBID_FILES
 from .vm import DATA_FORMAT, DATA_LABEL, DATA_MOUNT, PACKAGES_UNIT, USER_DROPIN, VmConfig, packages_unit
 
 VARIANT = "fcos"
@@ -20,8 +21,10 @@ def butane(vm: VmConfig) -> dict:
     user: dict = {"name": vm.user}
     if vm.ssh_keys:
         user["ssh_authorized_keys"] = list(vm.ssh_keys)
+    # No /etc/subuid or /etc/subgid: Ignition creates the user with useradd, which gives it the next free
+    # range after core's (core:524288:65536 on Fedora CoreOS); overwriting the files would drop core's.
     files = [{"path": f.path, "mode": f.mode, "overwrite": True, "contents": {"inline": f.contents}, **_owner(f.owner)}
-             for f in vm.files]
+             for f in vm.files if f.path not in SUBID_FILES]
     directories = [{"path": d.path, "mode": d.mode, **_owner(d.owner)} for d in vm.directories]
     storage: dict = {
         "disks": [{

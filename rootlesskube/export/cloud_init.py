@@ -3,6 +3,15 @@
 The same VmConfig as the Butane config. cloud-init creates parent directories as
 root and has no symlink or directory entries, so the user's directories, the
 enable link and their owner are set by `runcmd` (argv lists: no shell).
+
+Module order (Debian's cloud.cfg, cloud-init 22.4): write-files, disk_setup, mounts
+and users-groups run in the init stage; package installs, write-files-deferred and
+runcmd in the final stage. Hence:
+- /etc/subuid and /etc/subgid are deferred: written before users-groups, useradd
+  (passwd 4.13) would append a second range for the user to the one written.
+- the data disk is ext4: disk_setup runs before `packages`, so its mkfs must be in
+  the image already; e2fsprogs is Priority: required on Debian, xfsprogs is not
+  (cc_disk_setup only logs "No mkfs.xfs command" and skips).
 """
 
 from __future__ import annotations
@@ -12,16 +21,19 @@ from typing import List, Optional
 import yaml
 
 from .butane import _Dumper
-from .vm import DATA_FORMAT, DATA_LABEL, DATA_MOUNT, USER_DROPIN, VmConfig, VmFile
+from .host_files import SUBID_FILES
+from .vm import DATA_LABEL, DATA_MOUNT, USER_DROPIN, VmConfig, VmFile
 
 HEADER = "#cloud-config\n"
+DATA_FORMAT = "ext4"  # mkfs.ext4 is in every Debian and Ubuntu image before `packages` runs
 
 
 def _write_file(f: VmFile) -> dict:
     entry = {"path": f.path, "content": f.contents, "permissions": f"{f.mode:04o}"}
     if f.owner:
         entry["owner"] = f"{f.owner}:{f.owner}"
-        entry["defer"] = True  # written after the user exists
+    if f.owner or f.path in SUBID_FILES:
+        entry["defer"] = True  # written after users-groups: the user exists, and useradd added no range after it
     return entry
 
 

@@ -21,6 +21,7 @@ from rootlesskube.host.requirements import REQUIREMENTS
 SYSCTL_CHECKS = (ids.SYSCTL_INOTIFY, ids.SYSCTL_KEYS)
 SUBID_COUNT = Options().subid_count
 LINGER_DIR = "/var/lib/systemd/linger"
+SUBID_FILES = (content.SUBUID, content.SUBGID)
 
 
 @dataclass(frozen=True)

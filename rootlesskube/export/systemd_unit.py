@@ -25,7 +25,11 @@ DEFAULT_HOST_PORT = pmm.SERVICE_HTTPS_PORT  # below 1024: needs net.ipv4.ip_unpr
 PMM_UID = 1000  # the image's user `pmm`; keep-id maps the host user to it, so /srv stays the user's
 PASSWORD_VARIABLE = "GF_SECURITY_ADMIN_PASSWORD"
 QUADLET = (4, 4)
-QUADLET_HEALTH = (4, 5)  # Quadlet's Health* keys came one release after Quadlet
+QUADLET_HEALTH = (4, 5)  # Quadlet's UserNS= and Health* keys came one release after Quadlet
+QUADLET_TOO_OLD = ("the Quadlet file needs Podman >= 4.5 on {what}: 4.4's quadlet rejects UserNS= and has no "
+                   "Health* keys, so no pmm-server.service would be generated")
+QUADLET_DIR = ".config/containers/systemd"  # where the user's Quadlet generator reads .container files
+USER_UNIT_DIR = ".config/systemd/user"  # where the user's systemd reads .service files
 
 # (podman run option, Quadlet [Container] key), in the order both forms write them.
 QUADLET_KEYS: Tuple[Tuple[str, str], ...] = (

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import re
 import secrets
 from typing import Dict, List, Optional
 
@@ -36,6 +37,20 @@ SERVICE_HTTPS_PORT = 443
 READYZ = "/v1/server/readyz"  # nginx rewrites the probes' /v1/readyz to this
 PROBE_PATH = "/v1/readyz"
 PMM2_CRASH_LINE = "Can't drop privilege as nonroot user"
+# PMM 2's entrypoint runs under errexit and, on a fresh /srv, `chown -R`s its subdirectories before it
+# execs supervisord (build/docker/server/entrypoint.sh, PMM 2: `chown -R grafana:grafana /srv/grafana`,
+# stored as yehornaumenko/pmm@bbf83a9e): as uid 1000 without CAP_CHOWN the first start can die there,
+# and only a restart (the file it wrote first marks /srv initialised) reaches supervisord's line.
+# GNU chown's message; the quotes follow the locale ('...' in C, curly in UTF-8).
+PMM2_CHOWN_LINE = re.compile(r"chown: changing ownership of .+: Operation not permitted")
+
+# Percona's memory for PMM 3: "recommended: 2+ CPU cores, 4+ GB RAM" (percona/pmm documentation/docs/
+# install-pmm/install-pmm-server/deployment-options/docker/index.md @ 0ac50db4); the pmm-ha chart requests
+# 3Gi with a 4Gi limit (percona-helm-charts charts/pmm-ha/values.yaml @ 3df2bb55). PMM 3.9.0 added
+# PMM_CLICKHOUSE_CONFIG=low-memory (release-notes/3.9.0.md, PMM-14931) for hosts below ClickHouse's 16 GB.
+MIN_MEMORY_BYTES = 4 * 10 ** 9  # Percona's "4 GB"; a 4 GiB VM's MemTotal (about 3.8 GiB) is above it
+MEMORY_CHOICE = ("give the machine (or VM) at least 4 GB of memory, or run PMM 3.9.0 or later with "
+                 "PMM_CLICKHOUSE_CONFIG=low-memory (ClickHouse's profile for small hosts)")
 
 STORAGE_PVC, STORAGE_EMPTYDIR = "pvc", "emptydir"
 STORAGE_SIZE = "10Gi"

@@ -15,7 +15,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, List, Optional
+from typing import Callable, List, Optional, Tuple
 
 from .. import paths, ui
 from ..errors import RootlesskubeError, UsageError, VerificationFailed
@@ -164,10 +164,12 @@ def pod_summary(pod: dict) -> dict:
     container = statuses[0] if statuses else {}
     state = container.get("state") or {}
     waiting = (state.get("waiting") or {}).get("reason")
+    waiting_message = (state.get("waiting") or {}).get("message")
     terminated = state.get("terminated") or (container.get("lastState") or {}).get("terminated") or {}
     ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
     return {"name": pod["metadata"]["name"], "node": (pod.get("spec") or {}).get("nodeName"),
             "phase": status.get("phase", "Unknown"), "ready": ready, "waiting": waiting,
+            "waiting_message": waiting_message,
             "running": "running" in state, "restarts": container.get("restartCount", 0),
             "last_exit_code": terminated.get("exitCode"), "last_reason": terminated.get("reason")}
 
@@ -208,10 +210,37 @@ def event_line(event: dict) -> str:
             + (f" (x{count})" if count and count > 1 else "") + f": {event.get('message', '')}")
 
 
-def pod_logs(kubectl: Kubectl, namespace: str) -> str:
-    result = kubectl.run(["logs", pmm.POD, "--namespace", namespace, "-c", pmm.CONTAINER,
-                          f"--tail={TAIL_LOG_LINES}"], check=False)
+def pod_logs(kubectl: Kubectl, namespace: str, previous: bool = False) -> str:
+    """The container's last lines (--previous: of the container before it), or kubectl's error."""
+    argv = ["logs", pmm.POD, "--namespace", namespace, "-c", pmm.CONTAINER]
+    result = kubectl.run(argv + (["--previous"] if previous else []) + [f"--tail={TAIL_LOG_LINES}"], check=False)
     return result.stdout if result.ok else result.stderr
+
+
+# Waiting reasons that no amount of waiting ends: the kubelet cannot make the container, or get its image.
+CONFIG_ERRORS = ("CreateContainerConfigError", "CreateContainerError")
+IMAGE_ERRORS = ("ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull")
+
+
+def will_not_start(summary: dict) -> bool:
+    return summary["waiting"] in CONFIG_ERRORS + IMAGE_ERRORS
+
+
+def stuck_report(kubectl: Kubectl, namespace: str, summary: dict, image: str) -> PmmNotReady:
+    """The pod waits for something that will not come: stop now with the reason, the message and the fix."""
+    reason, message = summary["waiting"], summary["waiting_message"] or "(no message)"
+    events = [event_line(e) for e in events_of(kubectl, namespace, "Pod", pmm.POD)]
+    lines = [f"pod {namespace}/{pmm.POD} will not start: {reason}: {message}",
+             "events:", *(f"  {e}" for e in events or ["(none)"])]
+    if reason in IMAGE_ERRORS:
+        hint = (f"the node cannot get {image}: check its name and tag, or load it from an archive with "
+                f"--image-archive FILE (`podman save --format docker-archive -o FILE {image}`)")
+    elif f"in Secret {namespace}/{pmm.SECRET}" in message:
+        hint = (f"the Secret {pmm.SECRET} lacks what the pod reads: `kubectl -n {namespace} delete secret "
+                f"{pmm.SECRET}` and deploy again (a new admin password is generated)")
+    else:
+        hint = f"fix what the message names (`kubectl -n {namespace} describe pod {pmm.POD}`), then deploy again"
+    return PmmNotReady("\n".join(lines), hint=hint)
 
 
 def not_ready_report(kubectl: Kubectl, namespace: str, waited: float, pod: Optional[dict]) -> PmmNotReady:
@@ -236,14 +265,19 @@ def deploy(target: Target, options: DeployOptions) -> DeployReport:
     kubectl = target.kubectl
     report = DeployReport(ns, 3, options.image_ref)
     _prepare_cluster(target, options, report)
+    check_memory(kubectl, report)
+    existing = get_or_none(kubectl, ["secret", pmm.SECRET], namespace=ns)
+    password = pmm.new_password() if existing is None else None
+    if existing is not None:
+        if pmm.PASSWORD_KEY not in (existing.get("data") or {}):
+            raise RootlesskubeError(
+                f"Secret {pmm.SECRET} in namespace {ns} has no key {pmm.PASSWORD_KEY}, which PMM's admin password "
+                "comes from: the pod would wait in CreateContainerConfigError",
+                hint=f"`kubectl -n {ns} delete secret {pmm.SECRET}` and deploy again (a new password is generated)")
+        report.notes.append(f"Secret {pmm.SECRET} exists: its password is kept")
     with ThreadPoolExecutor(max_workers=1) as pool:
         image = pool.submit(prepare_image, target, options)
         with ui.step("apply the admin password Secret and the Service"):
-            password = None
-            if get_or_none(kubectl, ["secret", pmm.SECRET], namespace=ns) is None:
-                password = pmm.new_password()
-            else:
-                report.notes.append(f"Secret {pmm.SECRET} exists: its password is kept")
             objects = pmm.pmm3_objects(options.image_ref, report.storage, password)
             apply(kubectl, objects[:-1], ns, report)
         with ui.step(f"load the image {options.image_ref} into the cluster"):
@@ -252,7 +286,7 @@ def deploy(target: Target, options: DeployOptions) -> DeployReport:
         for warning in apply(kubectl, objects[-1:], ns, report):
             ui.warn(warning)
     with ui.step(f"wait up to {options.wait_seconds:g}s for {pmm.POD} to be Running and Ready"):
-        pod = poll(lambda: _ready_pod(kubectl, ns), options.wait_seconds)
+        pod = poll(lambda: _ready_pod(kubectl, ns, options.image_ref), options.wait_seconds)
         if pod is None:
             raise not_ready_report(kubectl, ns, options.wait_seconds, get_pod(kubectl, ns))
     report.pod = pod_summary(pod)
@@ -267,13 +301,46 @@ def _prepare_cluster(target: Target, options: DeployOptions, report: DeployRepor
         report.storage = choose_storage(target.kubectl, options.storage, report)
 
 
-def _ready_pod(kubectl: Kubectl, namespace: str) -> Optional[dict]:
+def _ready_pod(kubectl: Kubectl, namespace: str, image: str) -> Optional[dict]:
+    """The pod once Running and Ready; raises at once when it waits for what will never come."""
     pod = get_pod(kubectl, namespace)
     if pod is not None:
         summary = pod_summary(pod)
         if summary["phase"] == "Running" and summary["ready"]:
             return pod
+        if will_not_start(summary):
+            raise stuck_report(kubectl, namespace, summary, image)
     return None
+
+
+_QUANTITY = re.compile(r"^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$")
+_FACTORS = {None: 1, "Ki": 1024, "Mi": 1024 ** 2, "Gi": 1024 ** 3, "Ti": 1024 ** 4,
+            "k": 10 ** 3, "M": 10 ** 6, "G": 10 ** 9, "T": 10 ** 12}
+
+
+def memory_bytes(quantity: str) -> Optional[int]:
+    """A Kubernetes memory quantity (`32613592Ki`, `4Gi`, `4G`) in bytes; None when unreadable."""
+    match = _QUANTITY.match(str(quantity).strip())
+    return int(float(match.group(1)) * _FACTORS[match.group(2)]) if match else None
+
+
+def check_memory(kubectl: Kubectl, report: DeployReport) -> None:
+    """Warn when no node has the memory Percona asks for PMM 3 (the kubelet's capacity: the host's, or the
+    minikube/VM machine's), with the choice."""
+    try:
+        nodes = kubectl.get_json(["nodes"]).get("items") or []
+    except CommandError:  # a kubeconfig that may not list nodes: nothing to compare
+        return
+    sizes = {n["metadata"]["name"]: memory_bytes(((n.get("status") or {}).get("capacity") or {}).get("memory", ""))
+             for n in nodes}
+    known = {name: size for name, size in sizes.items() if size is not None}
+    if not known or max(known.values()) >= pmm.MIN_MEMORY_BYTES:
+        return
+    name, size = max(known.items(), key=lambda item: item[1])
+    note = (f"node {name} has {size / 10 ** 9:.1f} GB of memory, below the 4 GB Percona asks for PMM 3 "
+            f"(PMM requests {pmm.REQUESTS['memory']} and needs more under load): {pmm.MEMORY_CHOICE}")
+    ui.warn(note)
+    report.notes.append(note)
 
 
 # --- PMM 2, the negative control ---
@@ -306,7 +373,8 @@ def run_control(target: Target, options: DeployOptions) -> DeployReport:
     secure = pmm.pmm2_objects(True, options.image_ref, report.storage)
     with ui.step("PMM 2 with the security contexts (03.pmm2-secure.yaml): expect admission, then a crash"):
         stage = {"manifest": "03.pmm2-secure.yaml",
-                 "expected": f"admitted, then CrashLoopBackOff with {pmm.PMM2_CRASH_LINE!r}",
+                 "expected": f"admitted, then a crash as non-root: supervisord's {pmm.PMM2_CRASH_LINE!r} or the "
+                             "entrypoint's chown 'Operation not permitted'",
                  "warnings": apply(kubectl, secure, ns, report)}
         stage.update(_crash_outcome(kubectl, ns, options.wait_seconds))
         stage["as_expected"] = stage["admitted"] and stage["crashed"] and stage["crash_line"] is not None
@@ -375,24 +443,52 @@ def _admission_outcome(kubectl: Kubectl, ns: str, wait: float) -> dict:
                                 "seen": f"no pod and no FailedCreate event after {wait:g}s"}
 
 
+def nonroot_failure(log: str) -> Optional[Tuple[str, str]]:
+    """(what failed, the line) for a line that shows PMM 2 failing as non-root: supervisord's, or the
+    entrypoint's chown (the first start on a fresh /srv); None when the log has neither."""
+    lines = [line.strip() for line in log.splitlines()]
+    found = next((line for line in lines if pmm.PMM2_CRASH_LINE in line), None)
+    if found:
+        return "supervisord", found
+    found = next((line for line in lines if pmm.PMM2_CHOWN_LINE.search(line)), None)
+    return ("entrypoint chown", found) if found else None
+
+
 def _crash_outcome(kubectl: Kubectl, ns: str, wait: float) -> dict:
+    """Admitted, then a crash as non-root: the current and the previous container's logs are read until
+    one shows a non-root failure line (a restart can replace the container that printed it) or the wait ends."""
+    last: dict = {}
+
     def seen():
         pod = get_pod(kubectl, ns)
         if pod is None:
             return None
         summary = pod_summary(pod)
-        crashed = summary["waiting"] == "CrashLoopBackOff" or summary["last_reason"] == "Error"
-        if not crashed and not (summary["phase"] == "Running" and summary["ready"]):
+        if will_not_start(summary):
+            return {"admitted": True, "crashed": False, "crash_line": None, "crash_evidence": None, "pod": summary,
+                    "seen": f"will not start: {summary['waiting']}: {summary['waiting_message'] or '(no message)'}"}
+        if summary["phase"] == "Running" and summary["ready"]:
+            return {"admitted": True, "crashed": False, "crash_line": None, "crash_evidence": None, "pod": summary,
+                    "seen": describe_state(summary)}
+        crashed = (summary["waiting"] == "CrashLoopBackOff" or summary["last_reason"] == "Error"
+                   or summary["restarts"] > 0)
+        if not crashed:
             return None
-        line = None
-        if crashed:
-            logs = pod_logs(kubectl, ns)
-            line = next((text for text in logs.splitlines() if pmm.PMM2_CRASH_LINE in text), None)
-        return {"admitted": True, "crashed": crashed, "crash_line": line, "pod": summary,
-                "seen": describe_state(summary) + (f"; log: {line}" if line else "")}
+        for log_name, previous in (("current", False), ("previous", True)):
+            found = nonroot_failure(pod_logs(kubectl, ns, previous))
+            if found:
+                what, line = found
+                return {"admitted": True, "crashed": True, "crash_line": line, "crash_evidence": what,
+                        "crash_log": log_name, "pod": summary,
+                        "seen": f"{describe_state(summary)}; {log_name} log ({what}): {line}"}
+        last.update({"admitted": True, "crashed": True, "crash_line": None, "crash_evidence": None, "pod": summary,
+                     "seen": f"{describe_state(summary)}; no non-root failure line in the current or previous log "
+                             f"after {wait:g}s"})
+        return None
 
-    return poll(seen, wait) or {"admitted": get_pod(kubectl, ns) is not None, "crashed": False, "crash_line": None,
-                                "seen": f"neither Ready nor crashed after {wait:g}s"}
+    return poll(seen, wait) or last or {"admitted": get_pod(kubectl, ns) is not None, "crashed": False,
+                                        "crash_line": None, "crash_evidence": None,
+                                        "seen": f"neither Ready nor crashed after {wait:g}s"}
 
 
 def remove(target: Target, namespace: str) -> List[str]:

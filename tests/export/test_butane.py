@@ -73,9 +73,19 @@ def test_host_files_are_what_host_setup_plan_writes_for_the_same_user(tmp_path):
                                "/etc/systemd/system/user@.service.d/delegate.conf"]
     written = files_of(config())
     for path, (text, mode) in planned.items():
+        if path in ("/etc/subuid", "/etc/subgid"):
+            continue  # Ignition's useradd gives the range (test_butane_keeps_the_subordinate_ids_useradd_gives)
         assert (written[path]["contents"]["inline"], written[path]["mode"]) == (text, mode), path
         assert written[path]["overwrite"] is True and "user" not in written[path]
-    assert written["/etc/subuid"]["contents"]["inline"] == "core:100000:65536\n"
+
+
+@pytest.mark.parametrize("user", ["core", "alice"])
+def test_butane_keeps_the_subordinate_ids_useradd_gives(user):
+    """Fedora CoreOS's /etc/subuid holds `core:524288:65536` and Ignition's useradd gives every new user the
+    next range (coreos/butane#494, coreos/fedora-coreos-tracker#2056 show `core:524288:65536` beside
+    `mogeko:589824:65536`): a file with overwrite: true and only USER would drop core's range."""
+    paths = files_of(config(user=user))
+    assert "/etc/subuid" not in paths and "/etc/subgid" not in paths
 
 
 def test_a_recipe_config_sets_no_privileged_port():

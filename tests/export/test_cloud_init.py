@@ -21,7 +21,7 @@ def test_it_is_a_cloud_config_with_the_vm_files_and_key_only_login():
         entry = written[f.path]
         assert (entry["content"], entry["permissions"]) == (f.contents, f"{f.mode:04o}")
         assert entry.get("owner") == (f"{f.owner}:{f.owner}" if f.owner else None)
-        assert entry.get("defer") == (True if f.owner else None)
+        assert entry.get("defer") == (True if f.owner or f.path in ("/etc/subuid", "/etc/subgid") else None)
     assert written["/etc/systemd/system/user@.service.d/rootlesskube-data.conf"]["content"] == model.user_dropin
     assert "\npasswd:" not in text and "hashed_passwd" not in text and "plain_text_passwd" not in text
 
@@ -38,9 +38,9 @@ def test_directories_links_and_lingering_are_argv_lists_in_runcmd():
 def test_the_data_disk_is_formatted_once_and_mounted():
     data = config(data_disk="/dev/sdb")
     assert data["disk_setup"] == {"/dev/sdb": {"table_type": "gpt", "layout": True, "overwrite": False}}
-    assert data["fs_setup"] == [{"label": "rk-data", "filesystem": "xfs", "device": "/dev/sdb", "partition": "auto",
+    assert data["fs_setup"] == [{"label": "rk-data", "filesystem": "ext4", "device": "/dev/sdb", "partition": "auto",
                                  "overwrite": False}]
-    assert data["mounts"] == [["LABEL=rk-data", "/var/lib/rootlesskube-data", "xfs", "defaults,nofail", "0", "2"]]
+    assert data["mounts"] == [["LABEL=rk-data", "/var/lib/rootlesskube-data", "ext4", "defaults,nofail", "0", "2"]]
 
 
 def test_a_recipe_vm_gets_python_from_packages_and_no_rpm_ostree_unit():

@@ -15,6 +15,7 @@ test registers them, as contract text with the sample names substituted:
     scenario.event_on_apply("StatefulSet", "web", "demo", event)  # a controller's Event after the next
                                                          # apply of it, naming the applied object's uid
     scenario.logs("web-0", "demo", text)                 # `logs web-0`: what the container printed
+    scenario.logs("web-0", "demo", text, previous=True)  # `logs --previous web-0`: the container before it
     scenario.exec_output("web-0", "demo", ["id"], out)   # `exec web-0 -- id` (code= for a remote exit)
     scenario.kubectl_calls()                             # argv of every kubectl call so far
 """
@@ -90,8 +91,9 @@ class Scenario:
         involvedObject kind, name, namespace and uid of the object as applied."""
         self._set("apply-event-once", object_key(kind, name, namespace), event)
 
-    def logs(self, pod: str, namespace: str, text: str) -> None:
-        self._set("logs", object_key("Pod", pod, namespace), text)
+    def logs(self, pod: str, namespace: str, text: str, previous: bool = False) -> None:
+        """What the container printed (previous=True: the container before it, `logs --previous`)."""
+        self._set("logs-previous" if previous else "logs", object_key("Pod", pod, namespace), text)
 
     def exec_output(self, pod: str, namespace: str, command: List[str], stdout: str, code: int = 0) -> None:
         self._set("exec", exec_key(pod, namespace, command), {"stdout": stdout, "code": code})

@@ -28,6 +28,8 @@ FAILED_CREATE_MESSAGE = FAILED_CREATE.split("statefulset-controller  ", 1)[1]
 BLOG_VIOLATION = FAILED_CREATE_MESSAGE.split("is forbidden: ", 1)[1]
 PMM2_LOG = "Error: Can't drop privilege as nonroot user\nFor help, use /usr/local/bin/supervisord -h\n"
 PMM3_START_LOG = "Running as UID:GID 1000:1000, setting up for arbitrary UID...\n"
+# PMM 2's entrypoint on a fresh /srv as uid 1000 (tests/contracts/README.md): the chown fails under errexit.
+PMM2_CHOWN_LOG = (Path(__file__).resolve().parents[1] / "contracts" / "pmm2" / "entrypoint-chown.log.txt").read_text()
 UID_MAP_ROOTLESS = contract_text("podman/unshare-uid_map.stdout.txt")
 UID_MAP_IDENTITY = contract_text("podman/uid_map.host.stdout.txt")
 
@@ -122,6 +124,32 @@ class PmmWorld:
                       "lastState": {"terminated": {"exitCode": 2, "reason": "Error"}}}]}
         self.scenario.seed(self.pod(pmm.statefulset_pmm2(True), status))
         self.scenario.logs(pmm.POD, self.ns, PMM2_LOG)
+
+    def pmm2_chown_first(self) -> None:
+        """The first start died in the entrypoint's chown (exit 1); the restart is running and has printed
+        nothing yet: only `logs --previous` shows the failure."""
+        status = {"phase": "Running", "conditions": [{"type": "Ready", "status": "False"}],
+                  "containerStatuses": [{
+                      "name": pmm.CONTAINER, "ready": False, "restartCount": 1,
+                      "state": {"running": {"startedAt": "2025-02-19T10:00:20Z"}},
+                      "lastState": {"terminated": {"exitCode": 1, "reason": "Error"}}}]}
+        self.scenario.seed(self.pod(pmm.statefulset_pmm2(True), status))
+        self.scenario.logs(pmm.POD, self.ns, "")
+        self.scenario.logs(pmm.POD, self.ns, PMM2_CHOWN_LOG, previous=True)
+
+    def pmm3_waiting(self, reason: str, message: str) -> None:
+        """The container never starts: the kubelet's waiting reason and message."""
+        status = {"phase": "Pending", "conditions": [{"type": "Ready", "status": "False"}],
+                  "containerStatuses": [{"name": pmm.CONTAINER, "ready": False, "restartCount": 0,
+                                         "state": {"waiting": {"reason": reason, "message": message}}}]}
+        self.scenario.seed(self.pod(pmm.statefulset_pmm3(), status))
+
+    def node_memory(self, quantity: str) -> None:
+        """The kind node's memory capacity (the kubelet reports the host's MemTotal)."""
+        node = self.scenario.objects.get("Node", self.node, None)
+        node["status"]["capacity"]["memory"] = quantity
+        node["status"]["allocatable"]["memory"] = quantity
+        self.scenario.seed(node)
 
     def stored(self, kind: str, name: str) -> Optional[dict]:
         return self.scenario.objects.get(kind, name, self.ns)

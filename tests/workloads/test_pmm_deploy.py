@@ -191,6 +191,7 @@ def test_pmm2_control_is_rejected_then_crash_loops(cli, world, archive):
     assert secure["manifest"] == "03.pmm2-secure.yaml" and secure["admitted"] is True
     assert secure["warnings"] == []
     assert secure["crash_line"] == "Error: Can't drop privilege as nonroot user"
+    assert (secure["crash_evidence"], secure["crash_log"]) == ("supervisord", "current")
     assert secure["pod"]["waiting"] == "CrashLoopBackOff" and secure["pod"]["last_exit_code"] == 2
     assert report["applied"] == ["statefulset.apps/pmm-server created", "service/pmm-server created",
                                  "statefulset.apps/pmm-server created", "service/pmm-server unchanged"]
@@ -247,7 +248,9 @@ def test_pmm2_control_without_expect_failure_is_a_failure(cli, world, archive):
     assert (f"error: PMM 2 does not run in a restricted namespace:\n"
             f"  01.pmm2.yaml: rejected: {BLOG_VIOLATION} (expected: rejected at admission)\n"
             f"  03.pmm2-secure.yaml: Running, not Ready, waiting: CrashLoopBackOff, last exit 2 (Error), "
-            f"restarts 2; log: Error: Can't drop privilege as nonroot user") in err
+            f"restarts 2; current log (supervisord): Error: Can't drop privilege as nonroot user (expected: "
+            f"admitted, then a crash as non-root: supervisord's \"Can't drop privilege as nonroot user\" or the "
+            f"entrypoint's chown 'Operation not permitted')") in err
 
 
 def test_pmm2_control_that_runs_is_not_the_expected_outcome(cli, world, archive):

@@ -30,7 +30,7 @@ from . import (
     users,
 )
 from .context import Context
-from .model import FAIL, WARN, CheckResult
+from .model import FAIL, CheckResult
 from .readers import architecture, kernel_release
 from .requirements import for_driver
 from .view import HostReadError, HostView
@@ -106,10 +106,7 @@ def _run_one(check: Callable, ctx: Context) -> List[CheckResult]:
     try:
         out = check(ctx)
     except HostReadError as exc:
-        return [CheckResult(check_id, WARN, f"could not read {exc.path}",
-                            f"{exc.path} cannot be read: {exc.reason}; this check could not run",
-                            f"make {exc.path} a readable file, then run `rootlesskube doctor` again")
-                for check_id in check.produces(ctx)]
+        return [ctx.could_not_read(check_id, exc) for check_id in check.produces(ctx)]
     return out if isinstance(out, list) else [out]
 
 

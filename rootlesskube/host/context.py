@@ -27,8 +27,13 @@ VERSION_ARGV = {
     "kind": ["version"],  # "kind v0.32.0 go1.26.3 linux/amd64"
     "minikube": ["version", "--short"],  # "v1.38.1"
     "kubectl": ["version", "--client", "-o", "json"],  # {"clientVersion": {"gitVersion": "v1.36.3", ...}, ...}
+    # every release has --version (`version --short` only from 1.0.6); 1.0.3 prints podman's version first
+    # (tests/contracts/podman-compose/)
+    "podman-compose": ["--version"],
 }
-VERSION_IN_JSON = {"kubectl": ("clientVersion", "gitVersion")}  # the others: the first dotted version printed
+VERSION_IN_JSON = {"kubectl": ("clientVersion", "gitVersion")}
+# the line that holds the tool's own version; the others: the first dotted version printed
+VERSION_LINE = {"podman-compose": re.compile(r"^podman-composer? version:?\s+v?(\d+\.\d+(?:\.\d+)?)", re.MULTILINE)}
 _VERSION = re.compile(r"\bv?(\d+\.\d+(?:\.\d+)?)")
 
 
@@ -151,6 +156,12 @@ def _ask_version(path: str, tool: str) -> Probe:
         result = runner.run(argv, timeout=VERSION_TIMEOUT)
     except runner.CommandError as exc:
         return Probe(error=str(exc))
+    line = VERSION_LINE.get(tool)
+    if line is not None:
+        match = line.search(result.stdout)
+        if match is None:
+            return Probe(error=f"`{runner.pretty(argv)}` printed no version line: {runner.tail(result.stdout) or 'nothing'}")
+        return Probe(value=match.group(1))
     keys = VERSION_IN_JSON.get(tool)
     if keys is None:
         return Probe(value=parse_version(result.stdout))

@@ -52,15 +52,20 @@ class HostView:
         """The file's text, None when it does not exist; HostReadError when unreadable."""
         try:
             return self.path(host_path).read_text(errors="replace")
-        except (FileNotFoundError, NotADirectoryError):
+        except FileNotFoundError:
+            return None
+        except NotADirectoryError:
             return None
         except OSError as exc:
             raise HostReadError(host_path, exc.strerror or str(exc), exc.errno) from None
 
     def read_bytes(self, host_path: str) -> Optional[bytes]:
         """The file's bytes, None when it does not exist; HostReadError when unreadable."""
+        path = self.path(host_path)
         try:
-            return self.path(host_path).read_bytes()
+            if not self.live and path.exists() and not path.is_file():  # an image's FIFO or device: never read
+                raise HostReadError(host_path, "not a regular file")
+            return path.read_bytes()
         except (FileNotFoundError, NotADirectoryError):
             return None
         except OSError as exc:

@@ -150,7 +150,7 @@ def test_cli_json_shape_and_exit_code(cli, tree):
     data = json.loads(out)
     assert list(data) == ["ready", "driver", "user", "host", "checks"]
     assert (data["ready"], data["driver"], data["user"]) == (True, "kind", USER)
-    assert all(list(c) == ["id", "status", "title", "detail", "fix"] for c in data["checks"])
+    assert all(list(c) == ["id", "status", "title", "detail", "fix", "ignored"] for c in data["checks"])
 
 
 def test_cli_not_ready_exits_3_with_table_and_verdict(cli, tree):

@@ -101,6 +101,7 @@ CHECK = Tagged({
                      required=("type", "files", "level"), description="rootlesskube pss check, offline"),
 })
 
+
 def _check_id(value: str) -> None:
     from .host.ignore import syntax
 

@@ -170,6 +170,8 @@ def up(spec: ClusterSpec, options: Optional[UpOptions] = None) -> ClusterRecord:
             ctx.stop_pulls.set()  # a failed or interrupted up leaves no pull behind
             cleanup_after_failure(ctx)
             wait_futures(ctx.pulls, timeout=PULL_STOP_SECONDS)  # the pulls' threads kill their process groups
+            if ignored:  # the failure may be theirs
+                ui.warn(ignore.summary(ignored, options.ignore_source))
             raise
     assert ctx.record is not None
     if ignored:

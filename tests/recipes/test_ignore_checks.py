@@ -51,6 +51,16 @@ def test_up_goes_past_an_ignored_failure_and_says_so_at_the_end(cli, standins, d
     assert cluster.load_record("rk-dev").ignored_checks == ["cgroup.v2"]
 
 
+def test_a_bring_up_that_fails_after_going_past_a_check_names_it_at_the_end(cli, standins, doctor):
+    doctor(report(CGROUP))
+    standins.scenario("kind", create="node-boot-failure")
+    code, _, err = cli("up", "--name", "rk-dev", "--ignore-checks", "cgroup.v2")
+    assert code == 1
+    after = err.split("FAILED: create the cluster 'rk-dev'", 1)[1]  # after the failure and its cleanup
+    assert ("warning: 1 failing doctor check(s) ignored (--ignore-checks): cgroup.v2; the host is not ready by the "
+            "doctor's measure\nerror: ") in after
+
+
 def test_a_failure_that_is_not_ignored_still_stops_up_and_both_are_reported(cli, standins, doctor):
     doctor(report(CGROUP, FUSE))
     code, out, err = cli("up", "--name", "rk-dev", "--ignore-checks", "cgroup.v2", "--json")

@@ -46,8 +46,10 @@ def plan(recipe: Recipe, clusters: List[ClusterSpec]) -> List[PlannedStep]:
     steps: List[PlannedStep] = []
     for check in recipe.checks:
         if check.type == "doctor":
+            past = f" (except {', '.join(recipe.ignore_checks)}: doctor.ignore)" if recipe.ignore_checks else ""
             steps.append(PlannedStep("doctor", f"check the host for {recipe.cluster.driver} (doctor)",
-                                     f"run every host check for {recipe.cluster.driver}; stop if one fails", item=check))
+                                     f"run every host check for {recipe.cluster.driver}; stop if one fails{past}",
+                                     item=check))
         elif check.type == "pss-check":
             steps.append(PlannedStep("pss-check", f"pss check ({check.level}:{check.version})",
                                      f"evaluate {', '.join(check.files)} against {check.level}:{check.version} "

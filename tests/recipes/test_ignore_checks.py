@@ -181,3 +181,11 @@ def test_the_doctor_report_is_ready_when_only_ignored_checks_fail():
     made.ignore = ("all",)
     assert made.ready is True
     assert [c["ignored"] for c in made.as_dict()["checks"]] == [False, True, True, False]  # a warning is never
+
+
+def test_the_plan_says_which_failures_the_doctor_step_goes_past(cli, standins, write_recipe, doctor):
+    path = write_recipe(recipe_text(extra="doctor:\n  ignore: [cgroup.v2, dev.fuse]"))
+    code, out, _ = cli("run", path, "--dry-run", "--json")
+    assert code == 0
+    assert json.loads(out)["steps"][0]["does"] == ("run every host check for kind; stop if one fails (except "
+                                                   "cgroup.v2, dev.fuse: doctor.ignore)")

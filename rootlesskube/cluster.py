@@ -30,6 +30,7 @@ from . import paths, ui
 from .drivers import get_driver
 from .drivers.base import ClusterExists, ClusterSpec, CreateResult, Driver
 from .errors import HostNotReady, RootlesskubeError, UsageError
+from .host import ignore
 from .names import dns1123_label
 from .run import KILL_GRACE_SECONDS, pretty
 
@@ -60,6 +61,8 @@ class UpOptions:
     create_timeout: Optional[float] = None  # None = the driver's default
     images: Sequence[str] = ()  # pulled with podman while the cluster is created
     pull_timeout: float = 1800.0
+    ignore_checks: Sequence[str] = ()  # doctor checks whose failure does not stop up (host.ignore)
+    ignore_source: str = "--ignore-checks"  # where they were given, for the messages
 
 
 @dataclass
@@ -73,6 +76,7 @@ class ClusterRecord:
     created_at: float = field(default_factory=time.time)
     default_storage_class: bool = True  # False on Usernetes: use emptyDir instead of PVCs
     reused: bool = False
+    ignored_checks: List[str] = field(default_factory=list)  # failing doctor checks this up went past
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -140,6 +144,7 @@ class BringUp:
     pulls: List[Future] = field(default_factory=list)
     stop_pulls: threading.Event = field(default_factory=threading.Event)
     cleaned: bool = False
+    ignored: List[str] = field(default_factory=list)  # failing doctor checks ignored
 
 
 def up(spec: ClusterSpec, options: Optional[UpOptions] = None) -> ClusterRecord:
@@ -150,10 +155,10 @@ def up(spec: ClusterSpec, options: Optional[UpOptions] = None) -> ClusterRecord:
     if options.create_timeout:
         driver.create_timeout = options.create_timeout
     with ui.step(f"check the host for {spec.driver} (doctor)"):
-        check_host(spec.driver)
+        ignored = check_host(spec.driver, options.ignore_checks, options.ignore_source)
     driver.preflight(spec)  # e.g. Usernetes: its own checkout, a podman-compose it can use
     with cluster_lock(spec.name):
-        ctx = BringUp(spec, driver, options)
+        ctx = BringUp(spec, driver, options, ignored=ignored)
         try:
             for title, action in STEPS:
                 with ui.step(title.format(name=spec.name)) as record:
@@ -166,25 +171,36 @@ def up(spec: ClusterSpec, options: Optional[UpOptions] = None) -> ClusterRecord:
             ctx.stop_pulls.set()  # a failed or interrupted up leaves no pull behind
             cleanup_after_failure(ctx)
             wait_futures(ctx.pulls, timeout=PULL_STOP_SECONDS)  # the pulls' threads kill their process groups
+            if ignored:  # the failure may be theirs
+                ui.warn(ignore.summary(ignored, options.ignore_source))
             raise
     assert ctx.record is not None
+    if ignored:
+        ui.warn(ignore.summary(ignored, options.ignore_source))
     return ctx.record
 
 
-def check_host(driver: str) -> None:
+def check_host(driver: str, ignore_checks: Sequence[str] = (), source: str = "--ignore-checks") -> List[str]:
+    """Run the doctor; HostNotReady when a check fails that is not ignored. The ids of the ignored failures."""
     report = DOCTOR(driver)
-    if not report.ready:
-        failing = [c for c in report.checks if c.status == "fail"]
-        error = HostNotReady(f"the host is not ready for {driver}:\n" + "\n".join(map(_failing_check, failing)),
-                             hint="`rootlesskube doctor` shows every check and its fix")
+    if ignore_checks and hasattr(report, "ignore"):
+        report.ignore = tuple(ignore_checks)  # its JSON marks them
+    blocking, ignored = ignore.split(report.checks, ignore_checks)
+    if blocking:
+        error = HostNotReady(f"the host is not ready for {driver}:\n" + "\n".join(
+            [_failing_check(c) for c in blocking] + [_failing_check(c, f"ignored by {source}") for c in ignored]),
+            hint="`rootlesskube doctor` shows every check and its fix")
         error.report = report
         raise error
+    for check in ignored:
+        ui.warn(f"ignoring the failing check {check.id} ({source}): {check.title}: {check.detail}")
+    return [c.id for c in ignored]
 
 
-def _failing_check(check) -> str:
+def _failing_check(check, ignored: str = "") -> str:
     """A failing check as `up` reports it: what was found, then its fix indented below."""
     fix = "".join(f"\n      {line}" for line in (check.fix or "").splitlines())
-    return f"  [fail] {check.id}: {check.title}: {check.detail}{fix}"
+    return f"  [fail{', ' + ignored if ignored else ''}] {check.id}: {check.title}: {check.detail}{fix}"
 
 
 def _find_existing(ctx: BringUp) -> None:
@@ -292,6 +308,7 @@ def _remember(ctx: BringUp) -> None:
     assert ctx.record is not None
     ctx.record.state = "ready"
     ctx.record.reused = ctx.reused
+    ctx.record.ignored_checks = list(ctx.ignored)
     save_record(ctx.record)
 
 

@@ -101,6 +101,18 @@ CHECK = Tagged({
                      required=("type", "files", "level"), description="rootlesskube pss check, offline"),
 })
 
+
+def _check_id(value: str) -> None:
+    from .host.ignore import syntax
+
+    syntax([value], "doctor.ignore")
+
+
+DOCTOR = Obj({
+    "ignore": List_(Str("a doctor check id (cgroup.v2, module.overlay, ...) or all", check=_check_id)),
+}, description="how the doctor's verdict is taken: `ignore` lists failing checks to go past (they stay in the "
+               "report, marked ignored), as `--ignore-checks`")
+
 LAB = Obj({
     "roster": Str("the roster written by rootlesskube-host-setup lab (.json or .csv), relative to the "
                   "working directory"),
@@ -119,6 +131,7 @@ RECIPE = Obj({
     "namespaces": List_(NAMESPACE),
     "workloads": List_(WORKLOAD),
     "checks": List_(CHECK),
+    "doctor": DOCTOR,
     "timeouts": Obj({"create": SECONDS, "ready": SECONDS, "workload": SECONDS, "check": SECONDS}),
     "cleanup": Str("a cleanup policy", choices=CLEANUP_POLICIES),
 }, required=("apiVersion", "kind", "metadata", "cluster"))
@@ -174,6 +187,7 @@ class Recipe:
     timeouts: Timeouts = field(default_factory=Timeouts)
     cleanup: str = "on-success"
     lab: Optional[Lab] = None
+    ignore_checks: Tuple[str, ...] = ()  # doctor.ignore
 
     def clusters(self) -> List[ClusterSpec]:
         """The clusters this recipe brings up: one, or one per lab user in the roster."""
@@ -245,7 +259,28 @@ def parse(text: str, file: str) -> Recipe:
         timeouts=timeouts,
         cleanup=data.get("cleanup", "on-success"),
         lab=_lab(data["lab"]) if "lab" in data else None,
+        ignore_checks=_ignore_checks(data.get("doctor", {}), spec.driver, file),
     )
+
+
+def _ignore_checks(doctor: dict, driver: str, file: str) -> Tuple[str, ...]:
+    """doctor.ignore, each id one the doctor has for the recipe's driver."""
+    from .host import ignore
+
+    if "ignore" not in doctor:
+        return ()
+    items, nodes = doctor["ignore"], doctor.nodes["ignore"]
+    try:
+        ignore.syntax(items, "doctor.ignore")
+    except UsageError as exc:
+        raise SchemaError(file, nodes, exc.message, "`all` alone, or the ids of checks") from None
+    for item, node in zip(items, nodes.value):
+        try:
+            ignore.validate([item], driver, "doctor.ignore")
+        except UsageError as exc:
+            raise SchemaError(file, node, exc.message, f"a check id the doctor has for the {driver} driver "
+                              f"(`rootlesskube doctor --driver {driver}` lists them), or all") from None
+    return ignore.syntax(items, "doctor.ignore")
 
 
 def _check_cluster(cluster: Fields, spec: ClusterSpec, file: str) -> None:

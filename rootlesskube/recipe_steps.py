@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from . import cluster, paths, ui
 from .drivers.base import ClusterSpec
@@ -46,8 +46,10 @@ def plan(recipe: Recipe, clusters: List[ClusterSpec]) -> List[PlannedStep]:
     steps: List[PlannedStep] = []
     for check in recipe.checks:
         if check.type == "doctor":
+            past = f" (except {', '.join(recipe.ignore_checks)}: doctor.ignore)" if recipe.ignore_checks else ""
             steps.append(PlannedStep("doctor", f"check the host for {recipe.cluster.driver} (doctor)",
-                                     f"run every host check for {recipe.cluster.driver}; stop if one fails", item=check))
+                                     f"run every host check for {recipe.cluster.driver}; stop if one fails{past}",
+                                     item=check))
         elif check.type == "pss-check":
             steps.append(PlannedStep("pss-check", f"pss check ({check.level}:{check.version})",
                                      f"evaluate {', '.join(check.files)} against {check.level}:{check.version} "
@@ -102,6 +104,7 @@ def _workload_words(workload: Workload) -> str:
 class RunOptions:
     artifacts: Optional[Path] = None  # None: a new folder under the state directory
     keep: bool = False  # keep every cluster, whatever the policy
+    ignore_checks: Tuple[str, ...] = ()  # --ignore-checks, added to the recipe's doctor.ignore
 
 
 @dataclass
@@ -112,6 +115,8 @@ class RunResult:
     exit_code: int = EXIT_OK
     kept: List[str] = field(default_factory=list)  # clusters left running (also half-created ones)
     started: float = field(default_factory=time.time)
+    ignored_checks: List[str] = field(default_factory=list)  # failing doctor checks the run went past
+    ignore_source: str = ""  # where they were ignored: doctor.ignore, --ignore-checks
 
     @property
     def ok(self) -> bool:
@@ -262,8 +267,25 @@ def _kubectl(spec: ClusterSpec, timeout: float):
     return Kubectl(str(cluster.kubeconfig_path(spec.name)), timeout=timeout)
 
 
+def ignoring(recipe: Recipe, options: RunOptions) -> Tuple[Tuple[str, ...], str]:
+    """The doctor checks this run goes past, and where they were given."""
+    both = tuple(dict.fromkeys(recipe.ignore_checks + options.ignore_checks))
+    source = " and ".join(s for s, given in (("doctor.ignore", recipe.ignore_checks),
+                                             ("--ignore-checks", options.ignore_checks)) if given)
+    return both, source
+
+
+def _went_past(runner: Runner, ignored: List[str]) -> None:
+    runner.result.ignored_checks += [i for i in ignored if i not in runner.result.ignored_checks]
+    runner.result.ignore_source = ignoring(runner.recipe, runner.options)[1]
+
+
 def _doctor(runner: Runner, step: PlannedStep, record: ui.StepRecord) -> None:
-    cluster.check_host(runner.recipe.cluster.driver)
+    ignore, source = ignoring(runner.recipe, runner.options)
+    ignored = cluster.check_host(runner.recipe.cluster.driver, ignore, source)
+    _went_past(runner, ignored)
+    if ignored:
+        record.message = f"{len(ignored)} failing check(s) ignored ({source}): {', '.join(ignored)}"
 
 
 def _pss_check(runner: Runner, step: PlannedStep, record: ui.StepRecord) -> None:
@@ -284,8 +306,9 @@ def _up(runner: Runner, step: PlannedStep, record: ui.StepRecord) -> None:
     recipe, spec = runner.recipe, step.cluster
     assert spec is not None
     keep_failed = keeps_a_failed_bring_up(recipe, runner.options)
+    ignore, source = ignoring(recipe, runner.options)
     options = cluster.UpOptions(keep_on_failure=keep_failed, wait_seconds=recipe.timeouts.ready,
-                                create_timeout=recipe.timeouts.create)
+                                create_timeout=recipe.timeouts.create, ignore_checks=ignore, ignore_source=source)
     try:
         made = cluster.up(spec, options)
     except BaseException:
@@ -294,6 +317,7 @@ def _up(runner: Runner, step: PlannedStep, record: ui.StepRecord) -> None:
             runner.kept_failed.append(spec.name)
         raise
     runner.brought_up[spec.name] = spec
+    _went_past(runner, made.ignored_checks)
     record.message = f"{'reused' if made.reused else 'created'}; kubeconfig {made.kubeconfig}"
 
 

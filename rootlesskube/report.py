@@ -43,6 +43,7 @@ def as_dict(result: RunResult) -> dict:
         "artifacts_dir": str(result.artifacts_dir) if result.artifacts_dir else None,
         "kept_clusters": [{"name": n, "kubeconfig": result.kubeconfig(n), "delete_command": result.delete_command(n)}
                           for n in result.kept],
+        "ignored_checks": list(result.ignored_checks),
         "steps": [r.as_dict() for r in result.records],
     }
 
@@ -62,7 +63,15 @@ def print_summary(result: RunResult) -> None:
         out.print(f"artifacts: {result.artifacts_dir}", markup=False)
     for name in result.kept:
         out.print(_kept_line(result, name), markup=False)
+    if result.ignored_checks:
+        out.print(_ignored_line(result), markup=False)
     out.print(verdict(result), markup=False)
+
+
+def _ignored_line(result: RunResult) -> str:
+    from .host.ignore import summary
+
+    return "ignored: " + summary(result.ignored_checks, result.ignore_source)
 
 
 def _kept_line(result: RunResult, name: str) -> str:
@@ -115,6 +124,8 @@ def markdown(result: RunResult) -> str:
         lines += ["", f"Artifacts: `{result.artifacts_dir}`"]
     if result.kept:
         lines += [""] + [f"- {_kept_line(result, name)}" for name in result.kept]
+    if result.ignored_checks:
+        lines += ["", _ignored_line(result)]
     return "\n".join(lines) + "\n"
 
 

@@ -48,11 +48,17 @@ class Up(Command):
     wait = cli.SwitchAttr(["--wait"], cli.Range(0, 86400), default=300, help="seconds to wait for nodes to be Ready")
     json = cli.Flag(["--json"], help="print the cluster record as JSON on stdout (the doctor's report when the "
                                      "host is not ready)")
+    ignore_checks = cli.SwitchAttr(["--ignore-checks"], str, argname="ID[,ID...]|all",
+                                   help="go past these failing doctor checks (ids as `rootlesskube doctor` prints "
+                                        "them); they stay in the report, marked ignored")
 
     def main(self):
         from .. import cluster, ui
         from ..drivers.base import ClusterSpec
         from ..errors import HostNotReady
+        from ..host import ignore
+
+        ignored = ignore.validate(ignore.parse(self.ignore_checks), self.driver.lower()) if self.ignore_checks else ()
 
         ports = (("PORT_ETCD", self.port_etcd), ("PORT_KUBELET", self.port_kubelet), ("PORT_FLANNEL", self.port_flannel))
         spec = ClusterSpec(
@@ -63,7 +69,7 @@ class Up(Command):
             join_usernetes_dir=self.join_dir, ssh_config=str(self.ssh_config) if self.ssh_config else None,
         )
         options = cluster.UpOptions(recreate=self.recreate, keep_on_failure=self.keep, wait_seconds=self.wait,
-                                    create_timeout=self.timeout)
+                                    create_timeout=self.timeout, ignore_checks=ignored)
         try:
             record = cluster.up(spec, options)
         except HostNotReady as exc:

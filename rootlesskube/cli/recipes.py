@@ -25,19 +25,25 @@ class Run(Command):
                                help="where evidence of a failure goes (default: a new folder in the state directory)")
     keep = cli.Flag(["--keep"], help="keep every cluster this run brings up, whatever the recipe's cleanup policy")
     dry_run = cli.Flag(["--dry-run"], help="validate and print the plan (each step and what it will do); touch nothing")
+    ignore_checks = cli.SwitchAttr(["--ignore-checks"], str, argname="ID[,ID...]|all",
+                                   help="go past these failing doctor checks, with the recipe's doctor.ignore; they "
+                                        "stay in the report, marked ignored")
 
     def main(self, recipe: str = None):
         from pathlib import Path
 
         from .. import recipe as recipes
         from .. import recipe_steps, report, ui
+        from ..host import ignore
 
         loaded = recipes.load(recipe or recipes.DEFAULT_RECIPE)
+        ignored = ignore.validate(ignore.parse(self.ignore_checks), loaded.cluster.driver) if self.ignore_checks else ()
         steps = recipe_steps.plan(loaded, loaded.clusters())
         if self.dry_run:
             return _print_plan(loaded, steps, self.json)
         ui.say(announce(loaded, steps))
-        options = recipe_steps.RunOptions(artifacts=Path(self.artifacts) if self.artifacts else None, keep=self.keep)
+        options = recipe_steps.RunOptions(artifacts=Path(self.artifacts) if self.artifacts else None, keep=self.keep,
+                                          ignore_checks=ignored)
         result = recipe_steps.execute(loaded, steps, options)
         if self.junit:
             report.write_junit(result, Path(self.junit))

@@ -10,6 +10,12 @@ from .model import FAIL, PASS, SKIP, WARN, CheckResult
 
 # kind: controller detection needs Podman >= 4.0; minikube warns below 4.9
 MIN_PODMAN = {"kind": "4.0.0", "minikube": "4.9.0", "usernetes": "4.0.0"}
+# tool -> (the oldest release that works, why the older ones do not)
+MIN_TOOL = {
+    "podman-compose": ("1.0.6", "older releases cannot parse Usernetes' docker-compose.yaml ('missing networks: "
+                                "default'), print their own lines on stdout (which corrupts `make kubeconfig`) and "
+                                "lose the exit status of `exec`"),
+}
 
 
 def podman_facts(info: dict) -> str:
@@ -71,6 +77,7 @@ def check_tools(ctx: Context) -> List[CheckResult]:
             required = tool in ctx.req.tools
             fix = (f"as the user: rootlesskube tools install {tool}   (a pinned, checksummed release)\n"
                    f"or install it yourself: {fixes.DOWNLOADS[tool]}" if tool in fixes.DOWNLOADS
+                   else fixes.user_install(tool) if tool in fixes.USER_INSTALLS
                    else fixes.install(ctx.distro, [tool]))
             results.append(CheckResult(check_id, FAIL if required else WARN, title,
                                        f"{tool} is not installed (looked on "
@@ -82,7 +89,13 @@ def check_tools(ctx: Context) -> List[CheckResult]:
         probe = ctx.tool_version(tool)
         if probe.error:
             results.append(CheckResult(check_id, WARN, title, f"{path}: {probe.error}",
+                                       fixes.user_install(tool) if tool in fixes.USER_INSTALLS else
                                        f"reinstall {tool}: {fixes.DOWNLOADS.get(tool, 'your package manager')}"))
+        elif tool in MIN_TOOL and probe.value and version_tuple(probe.value) < version_tuple(MIN_TOOL[tool][0]):
+            minimum, why = MIN_TOOL[tool]
+            results.append(CheckResult(check_id, FAIL, title,
+                                       f"{path}, version {probe.value}: {ctx.driver} needs {tool} >= {minimum}; "
+                                       f"{why}", fixes.user_install(tool)))
         else:
             shown = f"version {probe.value}" if probe.value else "version not asked"
             results.append(CheckResult(check_id, PASS, title, f"{path}, {shown}"))

@@ -9,15 +9,16 @@ from __future__ import annotations
 import os
 import re
 from concurrent.futures import Executor, Future
-from typing import Dict, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from .. import run as runner
-from .fixes import Distro
+from .fixes import Distro, as_root, quote
+from .model import WARN, CheckResult
 from .probes import Probe
 from .probes import podman_info as _podman_info
 from .requirements import Requirements
 from .users import HostUser
-from .view import HostView
+from .view import HostReadError, HostView
 
 # where programs are looked for in a --host-root tree (live: the PATH)
 BIN_DIRS = ("/usr/local/bin", "/usr/bin", "/bin", "/usr/local/sbin", "/usr/sbin", "/sbin")
@@ -26,8 +27,13 @@ VERSION_ARGV = {
     "kind": ["version"],  # "kind v0.32.0 go1.26.3 linux/amd64"
     "minikube": ["version", "--short"],  # "v1.38.1"
     "kubectl": ["version", "--client", "-o", "json"],  # {"clientVersion": {"gitVersion": "v1.36.3", ...}, ...}
+    # every release has --version (`version --short` only from 1.0.6); 1.0.3 prints podman's version first
+    # (tests/contracts/podman-compose/)
+    "podman-compose": ["--version"],
 }
-VERSION_IN_JSON = {"kubectl": ("clientVersion", "gitVersion")}  # the others: the first dotted version printed
+VERSION_IN_JSON = {"kubectl": ("clientVersion", "gitVersion")}
+# the line that holds the tool's own version; the others: the first dotted version printed
+VERSION_LINE = {"podman-compose": re.compile(r"^podman-composer? version:?\s+v?(\d+\.\d+(?:\.\d+)?)", re.MULTILINE)}
 _VERSION = re.compile(r"\bv?(\d+\.\d+(?:\.\d+)?)")
 
 
@@ -72,6 +78,25 @@ class Context:
                 found = next((f"{d}/{name}" for d in BIN_DIRS if self.view.path(f"{d}/{name}").is_file()), None)
             self._paths[name] = found
         return self._paths[name]
+
+    def root_can_read(self, host_paths: List[str]) -> str:
+        """The fix when only root can read what a check needs: the doctor as root tells."""
+        where = "" if self.view.live else f" --host-root {quote(str(self.view.root))}"
+        return as_root([f"rootlesskube doctor --user {self.user.name} --driver {self.driver}{where}"],
+                             f"root can read {', '.join(host_paths)}; its verdict is the one that counts",
+                             host_setup=False)
+
+    def could_not_read(self, check_id: str, exc: HostReadError) -> CheckResult:
+        """A check that met a file it cannot read: a warning naming the file, with a fix a person can do."""
+        if exc.denied and self.caller_uid != 0:
+            return CheckResult(
+                check_id, WARN, f"could not read {exc.path}",
+                f"{exc.path} cannot be read by uid {self.caller_uid}: {exc.reason}; this check could not run",
+                self.root_can_read([exc.path]))
+        return CheckResult(check_id, WARN, f"could not read {exc.path}",
+                           f"{exc.path} cannot be read: {exc.reason}; this check could not run",
+                           f"look at {exc.path} (ls -l {exc.path}): it should be a readable file; "
+                           "then run `rootlesskube doctor` again")
 
     def systemd(self) -> bool:
         """Is systemd the init? Live: sd_booted()'s test; an image: is systemd installed."""
@@ -131,6 +156,12 @@ def _ask_version(path: str, tool: str) -> Probe:
         result = runner.run(argv, timeout=VERSION_TIMEOUT)
     except runner.CommandError as exc:
         return Probe(error=str(exc))
+    line = VERSION_LINE.get(tool)
+    if line is not None:
+        match = line.search(result.stdout)
+        if match is None:
+            return Probe(error=f"`{runner.pretty(argv)}` printed no version line: {runner.tail(result.stdout) or 'nothing'}")
+        return Probe(value=match.group(1))
     keys = VERSION_IN_JSON.get(tool)
     if keys is None:
         return Probe(value=parse_version(result.stdout))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable, List, Optional
+from typing import Callable, List, Optional, Tuple
 
 from ..drivers import DRIVERS
 from ..errors import UsageError
@@ -30,7 +30,8 @@ from . import (
     users,
 )
 from .context import Context
-from .model import FAIL, WARN, CheckResult
+from .ignore import ignores
+from .model import FAIL, CheckResult
 from .readers import architecture, kernel_release
 from .requirements import for_driver
 from .view import HostReadError, HostView
@@ -55,17 +56,25 @@ class DoctorReport:
     user: str
     host: dict
     checks: List[CheckResult] = field(default_factory=list)
+    ignore: Tuple[str, ...] = ()  # check ids whose failure does not block (host.ignore), or ("all",)
 
     @property
     def ready(self) -> bool:
-        """No check fails for the chosen driver."""
-        return not any(c.status == FAIL for c in self.checks)
+        """No check fails for the chosen driver, except those ignored."""
+        return not self.failing()
 
     def get(self, check_id: str) -> Optional[CheckResult]:
         return next((c for c in self.checks if c.id == check_id), None)
 
+    def is_ignored(self, check: CheckResult) -> bool:
+        return check.status == FAIL and ignores(self.ignore, check.id)
+
     def failing(self) -> List[CheckResult]:
-        return [c for c in self.checks if c.status == FAIL]
+        """The failures that block (the ignored ones are in ignored())."""
+        return [c for c in self.checks if c.status == FAIL and not self.is_ignored(c)]
+
+    def ignored(self) -> List[CheckResult]:
+        return [c for c in self.checks if self.is_ignored(c)]
 
     def as_dict(self) -> dict:
         return {
@@ -73,7 +82,7 @@ class DoctorReport:
             "driver": self.driver,
             "user": self.user,
             "host": self.host,
-            "checks": [c.as_dict() for c in self.checks],
+            "checks": [{**c.as_dict(), "ignored": self.is_ignored(c)} for c in self.checks],
         }
 
 
@@ -106,10 +115,7 @@ def _run_one(check: Callable, ctx: Context) -> List[CheckResult]:
     try:
         out = check(ctx)
     except HostReadError as exc:
-        return [CheckResult(check_id, WARN, f"could not read {exc.path}",
-                            f"{exc.path} cannot be read: {exc.reason}; this check could not run",
-                            f"make {exc.path} a readable file, then run `rootlesskube doctor` again")
-                for check_id in check.produces(ctx)]
+        return [ctx.could_not_read(check_id, exc) for check_id in check.produces(ctx)]
     return out if isinstance(out, list) else [out]
 
 

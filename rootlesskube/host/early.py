@@ -4,6 +4,9 @@
 first thing, so it runs while Python imports plumbum and the checks. Only
 for the plain case: the caller's own live host (no --host-root, no --user,
 not under sudo); the doctor uses the result only when its own rules agree.
+And only for arguments that are valid: Podman initialises a new user's
+store (~/.local/share/containers, ~/.config/cni) when it starts, and a usage
+error must run nothing. Anything this does not recognise waits for the CLI.
 """
 
 from __future__ import annotations
@@ -38,11 +41,36 @@ class _Pending:
         return self._value
 
 
+# the switches of a plain `doctor` (rootlesskube.cli.doctor.Doctor and Command) that take no value
+_FLAGS = {"--json": "json", "-v": "verbose", "--verbose": "verbose"}
+DRIVER_ENV = "ROOTLESSKUBE_DRIVER"
+
+
+def plain_doctor(args: List[str]) -> bool:
+    """`doctor` with only valid --json, -v and --driver NAME, each once: what the CLI accepts and runs as is."""
+    from ..drivers import DRIVERS
+
+    if not args or args[0] != "doctor":
+        return False
+    rest, driver, seen = list(args[1:]), None, set()
+    while rest:
+        arg = rest.pop(0)
+        if arg in _FLAGS and _FLAGS[arg] not in seen:
+            seen.add(_FLAGS[arg])
+        elif arg == "--driver" and rest and driver is None:
+            driver = rest.pop(0)
+        elif arg.startswith("--driver=") and driver is None:
+            driver = arg[len("--driver="):]
+        else:
+            return False  # --user, --host-root, --help, a typo, a repeated switch: the CLI decides
+    if driver is None:
+        driver = os.environ.get(DRIVER_ENV)
+    return driver is None or driver.lower() in DRIVERS
+
+
 def start(args: List[str]) -> None:
     global _podman
-    if not args or args[0] != "doctor" or _podman is not None:
-        return
-    if any(a.startswith(("--host-root", "--user", "-h", "--help")) for a in args[1:]):
+    if _podman is not None or not plain_doctor(args):
         return
     if os.geteuid() == 0 and os.environ.get("SUDO_USER"):
         return

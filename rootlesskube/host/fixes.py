@@ -74,6 +74,20 @@ DOWNLOADS = {
 }
 
 
+# tools whose distribution packages are too old somewhere (Debian 12: podman-compose 1.0.3): installed
+# by the user, no root needed; the first line is rootlesskube's own install, which the driver then uses
+USER_INSTALLS = {
+    "podman-compose": ("rootlesskube tools install podman-compose   (a current release in a venv under the data "
+                       "directory, pinned with hashes; the usernetes driver uses it before the one on PATH)",
+                       "or: pipx install podman-compose   (then make sure ~/.local/bin comes first on PATH)"),
+}
+
+
+def user_install(tool: str) -> str:
+    first, *others = USER_INSTALLS[tool]
+    return "\n".join([f"as the user: {first}", *others])
+
+
 @dataclass(frozen=True)
 class Distro:
     id: str

@@ -97,6 +97,19 @@ class HostTree:
     def delegate_conf(self, controllers: str = DELEGATED) -> None:
         self.write("/etc/systemd/system/user@.service.d/delegate.conf", f"[Service]\nDelegate={controllers}\n")
 
+    def kernel_config(self, settings: Dict[str, str], path: str = "/proc/config.gz") -> None:
+        """A kernel config (gzip-compressed at /proc/config.gz, as the kernel serves it): SYMBOL -> y, m or n."""
+        lines = [f"# {k} is not set" if v == "n" else f"{k}={v}" for k, v in settings.items()]
+        text = "#\n# Automatically generated file; DO NOT EDIT.\n#\n" + "\n".join(lines) + "\n"
+        if path.endswith(".gz"):
+            import gzip
+
+            target = self.root / path.lstrip("/")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(gzip.compress(text.encode()))
+        else:
+            self.write(path, text)
+
     def modules(self, loaded: Iterable[str] = (), builtin: Iterable[str] = ()) -> None:
         self.write("/proc/modules", "".join(f"{m} 16384 0 - Live 0x0000000000000000\n" for m in loaded))
         self.write(f"/lib/modules/{self.release}/modules.builtin",

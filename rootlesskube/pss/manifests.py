@@ -15,7 +15,6 @@ from typing import Iterator, List, Optional, Tuple
 import yaml
 
 from .. import inputs
-from ..errors import UsageError
 
 STDIN = inputs.STDIN
 STDIN_NAME = inputs.STDIN_NAME

@@ -377,3 +377,15 @@ def check_output(path: str, what: str = "output file") -> str:
     if not os.access(path, os.W_OK):
         raise InputError(f"the {what} {path!r} is not writable", hint="write elsewhere")
     return path
+
+
+def check_output_dir(path: str, what: str = "output folder") -> str:
+    """A folder to write into: an existing writable directory, or a new one whose parent exists."""
+    if not isinstance(path, str) or not path:
+        raise InputError(f"the {what} path is empty", hint=f"give the path of the {what}")
+    if os.path.isdir(path):
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise InputError(f"the {what} {path!r} is not writable", hint="write elsewhere")
+        return path
+    check_output(path.rstrip(os.sep) or path, what)
+    return path

@@ -32,7 +32,13 @@ class Run(Command):
         from .. import recipe as recipes
         from .. import recipe_steps, report, ui
 
-        loaded = recipes.load(recipe or recipes.DEFAULT_RECIPE)
+        from .. import inputs
+
+        if self.junit is not None:
+            inputs.check_output(self.junit, "JUnit report (--junit)")
+        if self.artifacts is not None:
+            inputs.check_output_dir(self.artifacts, "artifacts folder (--artifacts)")
+        loaded = recipes.load(recipes.DEFAULT_RECIPE if recipe is None else recipe)
         steps = recipe_steps.plan(loaded, loaded.clusters())
         if self.dry_run:
             return _print_plan(loaded, steps, self.json)

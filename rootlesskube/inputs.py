@@ -298,13 +298,13 @@ def load_yaml_all(text: str, name: str) -> List[Any]:
 
 
 # --- JSON ---
-def _no_big_numbers(text: str) -> int:
+def json_int(text: str) -> int:
     if len(text) > MAX_NUMBER_DIGITS:
         raise ValueError(f"a number longer than {MAX_NUMBER_DIGITS} characters")
     return int(text)
 
 
-def _pairs(pairs):
+def json_pairs(pairs):
     result = {}
     for key, value in pairs:
         if key in result:
@@ -326,7 +326,7 @@ def _check_depth(obj: Any, name: str) -> None:
 def load_json(text: str, name: str) -> Any:
     """One JSON value: depth, number size and duplicate keys bounded; InputError (file:line:col)."""
     try:
-        obj = json.loads(text, parse_int=_no_big_numbers, object_pairs_hook=_pairs,
+        obj = json.loads(text, parse_int=json_int, object_pairs_hook=json_pairs,
                          parse_float=lambda s: float(_no_big_numbers_float(s)))
     except json.JSONDecodeError as exc:
         raise InputError(f"{name}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}",

@@ -29,10 +29,8 @@ class Run(Command):
     def main(self, recipe: str = None):
         from pathlib import Path
 
+        from .. import inputs, recipe_steps, report, ui
         from .. import recipe as recipes
-        from .. import recipe_steps, report, ui
-
-        from .. import inputs
 
         if self.junit is not None:
             inputs.check_output(self.junit, "JUnit report (--junit)")

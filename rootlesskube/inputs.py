@@ -346,9 +346,10 @@ def _no_big_numbers_float(text: str) -> str:
 
 
 # --- output paths ---
-def check_output(path: str, what: str = "output file") -> str:
+def check_output(path: str, what: str = "output file", make_parents: bool = False) -> str:
     """Refuse, before any work, an output path that cannot be written: an empty or over-long path,
-    a missing or unwritable folder, a directory, or an existing file that is not a regular one."""
+    a missing (unless make_parents: then its nearest existing folder) or unwritable folder, a
+    directory, or an existing file that is not a regular one."""
     if not isinstance(path, str) or not path:
         raise InputError(f"the {what} path is empty", hint=f"give the path of the {what}")
     if "\0" in path or "\n" in path:
@@ -359,12 +360,14 @@ def check_output(path: str, what: str = "output file") -> str:
         raise InputError(f"the {what} {path!r:.80} names a folder, not a file", hint="give a file path")
     if len(base.encode("utf-8", "surrogateescape")) > 255 or len(path.encode("utf-8", "surrogateescape")) > 4095:
         raise InputError(f"the {what} path {path[:60]!r}... is too long", hint="use a shorter name")
+    while make_parents and not os.path.lexists(parent) and os.path.dirname(parent) != parent:
+        parent = os.path.dirname(parent)
     if not os.path.isdir(parent):
         raise InputError(f"the folder of the {what} {path!r} does not exist ({parent})",
                          hint="create the folder first, or write elsewhere")
     try:
         info = os.stat(path)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         if not os.access(parent, os.W_OK | os.X_OK):
             raise InputError(f"the {what} {path!r} cannot be created: its folder {parent} is not writable",
                              hint="write elsewhere") from None
@@ -387,5 +390,5 @@ def check_output_dir(path: str, what: str = "output folder") -> str:
         if not os.access(path, os.W_OK | os.X_OK):
             raise InputError(f"the {what} {path!r} is not writable", hint="write elsewhere")
         return path
-    check_output(path.rstrip(os.sep) or path, what)
+    check_output(path.rstrip(os.sep) or path, what, make_parents=True)
     return path

@@ -33,7 +33,7 @@ class Run(Command):
         from .. import recipe as recipes
 
         if self.junit is not None:
-            inputs.check_output(self.junit, "JUnit report (--junit)")
+            inputs.check_output(self.junit, "JUnit report (--junit)", make_parents=True)
         if self.artifacts is not None:
             inputs.check_output_dir(self.artifacts, "artifacts folder (--artifacts)")
         loaded = recipes.load(recipes.DEFAULT_RECIPE if recipe is None else recipe)

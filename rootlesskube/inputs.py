@@ -55,7 +55,8 @@ def _size_error(name: str, limit: int) -> InputError:
                       hint="give a smaller file")
 
 
-def read_bytes(path: str, what: str = "file", limit: int = MAX_BYTES, follow_symlinks: bool = True) -> bytes:
+def read_bytes(path: str, what: str = "file", limit: int = MAX_BYTES, follow_symlinks: bool = True,
+               _probe: bool = False) -> bytes:
     """The bytes of a regular file (or stdin for `-`), at most `limit`; InputError otherwise."""
     if not isinstance(path, str) or not path:
         raise InputError(f"the {what} path is empty", hint=f"give the path of the {what}")
@@ -84,6 +85,8 @@ def read_bytes(path: str, what: str = "file", limit: int = MAX_BYTES, follow_sym
         if not stat.S_ISREG(info.st_mode):
             raise InputError(f"{path}: the {what} is {_kind(info.st_mode)}, not a regular file",
                              hint=f"give a regular {what}")
+        if _probe:
+            return b""
         if info.st_size > limit:
             raise _size_error(path, limit)
         chunks: List[bytes] = []
@@ -101,6 +104,12 @@ def read_bytes(path: str, what: str = "file", limit: int = MAX_BYTES, follow_sym
         raise InputError(f"{path}: cannot be read ({exc.strerror})", hint=f"give a readable {what}") from None
     finally:
         os.close(fd)
+
+
+def check_readable(path: str, what: str = "file") -> str:
+    """A regular file this user can open for reading (nothing is read: it may be a large archive)."""
+    read_bytes(path, what, limit=0, _probe=True)
+    return path
 
 
 def decode(data: bytes, name: str) -> str:

@@ -138,6 +138,12 @@ class Path_(Str):
         path = Path(file).resolve().parent / value
         if not path.is_file():
             raise SchemaError(file, node, f"the file {value!r} does not exist ({path})", self.expected)
+        from .inputs import check_readable
+
+        try:
+            check_readable(str(path))
+        except UsageError as exc:
+            raise SchemaError(file, node, exc.message, self.expected) from None
         return value
 
 

@@ -28,8 +28,8 @@ MAX_BYTES = 16 * 1024 * 1024
 MAX_DEPTH = 64
 """The deepest nesting of mappings and lists (Kubernetes objects stay far below)."""
 MAX_ALIASES = 1000
-MAX_NODES = 2_000_000
-"""How many nodes a document may hold with every alias expanded (a billion laughs is refused)."""
+MAX_ALIAS_NODES = 100_000
+"""How many nodes aliases may add to a document when expanded (a billion laughs is refused)."""
 MAX_NUMBER_DIGITS = 64
 
 
@@ -189,7 +189,7 @@ class _Bounds:
             return super().construct_object(node, deep)
         except yaml.YAMLError:
             raise
-        except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+        except Exception as exc:  # noqa: BLE001  a hostile value breaks a constructor in many ways
             raise _Refused(node.start_mark, f"{node.tag.rsplit(':', 1)[-1]} value {node.value!r:.40} is invalid "
                                             f"({type(exc).__name__})") from None
 
@@ -228,7 +228,8 @@ def _check_keys(node: yaml.MappingNode) -> None:
 
 
 def _expanded_size(root: yaml.Node) -> None:
-    """Refuse a document whose aliases expand to more than MAX_NODES nodes (counted without expanding)."""
+    """Refuse a document whose aliases add more than MAX_ALIAS_NODES nodes when expanded (counted
+    without expanding: each distinct node once, with the size of its expansion)."""
     sizes = {}
     stack = [(root, False)]
     while stack:
@@ -240,10 +241,10 @@ def _expanded_size(root: yaml.Node) -> None:
             continue
         children = [c for pair in node.value for c in pair] if isinstance(node, yaml.MappingNode) else node.value
         if done:
-            total = 1 + sum(sizes.get(id(c), 1) for c in children)
+            total = 1 + sum(sizes[id(c)] for c in children)
             sizes[id(node)] = total
-            if total > MAX_NODES:
-                raise _Refused(node.start_mark, f"its aliases expand to more than {MAX_NODES} nodes")
+            if total - len(sizes) > MAX_ALIAS_NODES:
+                raise _Refused(node.start_mark, f"its aliases expand to more than {MAX_ALIAS_NODES} nodes")
         else:
             stack.append((node, True))
             stack.extend((c, False) for c in children if id(c) not in sizes)
@@ -263,7 +264,10 @@ def yaml_error(name: str, exc: yaml.YAMLError, document: int = 0) -> InputError:
 
 def compose_all(text: str, name: str) -> Iterator[yaml.Node]:
     """The node tree of each document, checked; InputError (file:line:col) for anything refused."""
-    loader = BoundedLoader(text)
+    try:
+        loader = BoundedLoader(text)
+    except UnicodeError:  # a lone surrogate in text that did not come from decode()
+        raise InputError(f"{name}: not valid Unicode text", hint="save the file as UTF-8") from None
     index = 0
     try:
         while loader.check_node():
@@ -276,6 +280,8 @@ def compose_all(text: str, name: str) -> Iterator[yaml.Node]:
         raise yaml_error(name, exc, max(index, 1)) from None
     except RecursionError:
         raise InputError(f"{name}: nested too deeply", hint=f"at most {MAX_DEPTH} levels") from None
+    except UnicodeError:  # a lone surrogate in text that did not come from decode()
+        raise InputError(f"{name}: not valid Unicode text", hint="save the file as UTF-8") from None
     finally:
         loader.dispose()
 

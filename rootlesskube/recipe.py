@@ -199,11 +199,7 @@ def find(name_or_path: str) -> Path:
     """A path as given, or a shipped recipe by name."""
     path = Path(name_or_path)
     if path.suffix in (".yaml", ".yml") or os.sep in name_or_path:
-        try:
-            exists = path.is_file()
-        except OSError:  # a name too long, ...: read_text names the reason
-            exists = True
-        if not exists:
+        if not os.path.lexists(path):  # anything there (a FIFO, a folder, a name too long): read_text names it
             raise UsageError(f"no recipe file {name_or_path}", hint="give a path to a .yaml file, or a shipped "
                                                                     "recipe's name (`rootlesskube recipes list`)")
         return path

@@ -85,7 +85,12 @@ class Command(cli.Application):
     @staticmethod
     def _handle_argument(val, argtype, name):
         if isinstance(val, str):
-            _check_value(val, name if name.isupper() else ("-" if len(name) == 1 else "--") + name)
+            switch = name if name.isupper() else ("-" if len(name) == 1 else "--") + name
+            _check_value(val, switch)
+            # int() takes '٣' and 4,000-digit numbers; only plain ASCII numbers are numbers here
+            if (argtype is int or isinstance(argtype, cli.Range)) and not re.fullmatch(r"-?[0-9]{1,18}", val):
+                expected = f"in {argtype}" if isinstance(argtype, cli.Range) else "a whole number"
+                raise UsageError(f"{switch} must be {expected}, not {val[:40]!r}", hint="give a plain decimal number")
         return cli.Application._handle_argument(val, argtype, name)
 
     def _validate_args(self, swfuncs, tailargs):

@@ -64,17 +64,17 @@ def host_name(value: str, what: str = "host") -> str:
 
 
 def ssh_target(value: str) -> str:
-    """USER@HOST[:PORT] (or HOST[:PORT]) as --join takes it; returned unchanged."""
+    """USER@HOST[:PORT] (or HOST[:PORT]) as --join takes it; returned unchanged. The messages are
+    those of the Usernetes driver's own split_host, which this check runs ahead of."""
+    hint = "use user@host or user@host:port (a port from 1 to 65535)"
     if not isinstance(value, str):
-        raise UsageError(f"the SSH target {value!r} is not text")
+        raise UsageError(f"bad SSH host {value!r}", hint=hint)
     user, at, rest = value.rpartition("@")
     host, colon, number = rest.partition(":")
-    if (at and not _SSH_USER.fullmatch(user)) or not host:
-        raise UsageError(f"the SSH target {value[:80]!r} is not USER@HOST[:PORT]",
-                         hint="for example alice@node2 or alice@node2:2222")
-    host_name(host, f"host in {value[:80]!r}")
-    if colon:
-        port(number, f"SSH port in {value[:80]!r}")
+    if (at and not _SSH_USER.fullmatch(user)) or not _HOST_NAME.fullmatch(host):
+        raise UsageError(f"bad SSH host {value[:80]!r}", hint=hint)
+    if colon and not (re.fullmatch(r"[0-9]{1,5}", number) and 1 <= int(number) <= 65535):
+        raise UsageError(f"bad SSH port in {value[:80]!r}", hint=hint)
     return value
 
 

@@ -262,9 +262,10 @@ def test_wrong_values_are_refused_before_any_work(rejected, tmp_path, data):
 
 @pytest.mark.parametrize("args, message", [
     (["verify", "--pid", "1180591620717411303424"], "error: --pid must be in [1..4194304], not '1180591620717411303424'"),
+    (["up", "--driver", "usernetes", "--join", "bob@node2:99999"], "error: bad SSH port in 'bob@node2:99999'"),
     (["up", "--name", "rk\n"], "error: --name 'rk\\n' holds the control character '\\n'"),
     (["run", ""], "error: the RECIPE argument is empty"),
-    (["up", "--driver", "usernetes", "--join", "a b@c"], "error: the SSH target 'a b@c' is not USER@HOST[:PORT]"),
+    (["up", "--driver", "usernetes", "--join", "a b@c"], "error: bad SSH host 'a b@c'"),
     (["tools", "install", "--base-url", "https://exa mple.org", "kind"],
      "error: the URL 'https://exa mple.org' holds a space or control character"),
     (["pss", "fix", "-f", "p.yaml", "--level", "privileged"],

@@ -68,27 +68,28 @@ def read_bytes(path: str, what: str = "file", limit: int = MAX_BYTES, follow_sym
         if len(data) > limit:
             raise _size_error(STDIN_NAME, limit)
         return data
+    shown = path if len(path) <= 200 else path[:200] + "..."
     flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0)
     if not follow_symlinks:
         flags |= os.O_NOFOLLOW
     try:
         fd = os.open(path, flags)
     except FileNotFoundError:
-        raise InputError(f"{path}: no such {what}", hint="check the path") from None
+        raise InputError(f"{shown}: no such {what}", hint="check the path") from None
     except OSError as exc:
         if exc.errno == 40 and not follow_symlinks:  # ELOOP: the last component is a symlink
-            raise InputError(f"{path}: the {what} is a symbolic link", hint=f"give the {what} itself") from None
+            raise InputError(f"{shown}: the {what} is a symbolic link", hint=f"give the {what} itself") from None
         reason = "is a directory" if exc.errno == 21 else f"cannot be read ({exc.strerror})"
-        raise InputError(f"{path}: {reason}", hint=f"give a readable {what}") from None
+        raise InputError(f"{shown}: {reason}", hint=f"give a readable {what}") from None
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise InputError(f"{path}: the {what} is {_kind(info.st_mode)}, not a regular file",
+            raise InputError(f"{shown}: the {what} is {_kind(info.st_mode)}, not a regular file",
                              hint=f"give a regular {what}")
         if _probe:
             return b""
         if info.st_size > limit:
-            raise _size_error(path, limit)
+            raise _size_error(shown, limit)
         chunks: List[bytes] = []
         total = 0
         while total <= limit:
@@ -98,10 +99,10 @@ def read_bytes(path: str, what: str = "file", limit: int = MAX_BYTES, follow_sym
             chunks.append(chunk)
             total += len(chunk)
         if total > limit:
-            raise _size_error(path, limit)
+            raise _size_error(shown, limit)
         return b"".join(chunks)
     except OSError as exc:
-        raise InputError(f"{path}: cannot be read ({exc.strerror})", hint=f"give a readable {what}") from None
+        raise InputError(f"{shown}: cannot be read ({exc.strerror})", hint=f"give a readable {what}") from None
     finally:
         os.close(fd)
 

@@ -200,12 +200,12 @@ def find(name_or_path: str) -> Path:
     path = Path(name_or_path)
     if path.suffix in (".yaml", ".yml") or os.sep in name_or_path:
         if not os.path.lexists(path):  # anything there (a FIFO, a folder, a name too long): read_text names it
-            raise UsageError(f"no recipe file {name_or_path}", hint="give a path to a .yaml file, or a shipped "
+            raise UsageError(f"no recipe file {name_or_path[:200]}", hint="give a path to a .yaml file, or a shipped "
                                                                     "recipe's name (`rootlesskube recipes list`)")
         return path
     found = shipped().get(name_or_path)
     if found is None:
-        raise UsageError(f"no recipe named {name_or_path!r}",
+        raise UsageError(f"no recipe named {name_or_path[:80]!r}",
                          hint="shipped recipes: " + ", ".join(shipped()) + " (or give a path to a .yaml file)")
     return found
 

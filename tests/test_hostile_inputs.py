@@ -347,6 +347,7 @@ def fifo_tree(tmp_path):
     (["pss", "fix", "-f", "fifo.yaml"], 2),
     (["ns", "show", "--kubeconfig", "fifo.yaml"], 2),
     (["run", "fifo.yaml", "--dry-run"], 2),
+    (["recipes", "show", "fifo.yaml"], 2),
     (["doctor", "--host-root", "root", "--user", "ana"], 3),
 ])
 def test_a_fifo_never_blocks(fifo_tree, args, code):

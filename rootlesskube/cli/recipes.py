@@ -97,9 +97,12 @@ class RecipesShow(Command):
     def main(self, name: str):
         from .. import recipe as recipes
 
-        path = recipes.find(name)
-        recipes.load(name)  # a recipe that does not validate is reported, not shown as if it were fine
-        print(path.read_text(), end="")
+        from .. import inputs
+
+        path = str(recipes.find(name))
+        text = inputs.read_text(path, "recipe")  # read once: what is validated is what is shown
+        recipes.parse(text, path)  # a recipe that does not validate is reported, not shown as if it were fine
+        print(text, end="")
         return 0
 
 

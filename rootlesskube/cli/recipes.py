@@ -95,9 +95,8 @@ class RecipesShow(Command):
     DESCRIPTION = "Print a recipe's YAML (a shipped recipe's name, or a path), to read or to copy and edit."
 
     def main(self, name: str):
-        from .. import recipe as recipes
-
         from .. import inputs
+        from .. import recipe as recipes
 
         path = str(recipes.find(name))
         text = inputs.read_text(path, "recipe")  # read once: what is validated is what is shown

@@ -1,0 +1,71 @@
+"""Long work shows its progress on a terminal, and plain output stays line-based (issue 17)."""
+
+from __future__ import annotations
+
+import io
+import sys
+import time
+
+import pytest
+from rich.console import Console
+
+from rootlesskube import ui
+from rootlesskube.run import run
+
+
+@pytest.fixture
+def terminal(monkeypatch):
+    """ui's stderr console as a 100-column colour terminal writing into a buffer."""
+    buffer = io.StringIO()
+    fake = Console(file=buffer, force_terminal=True, width=100, color_system="standard", highlight=False)
+    monkeypatch.setattr(ui, "plain", lambda: False)
+    monkeypatch.setattr(ui, "console", lambda stderr=True: fake)
+    return buffer
+
+
+def test_a_running_step_shows_a_spinner_its_elapsed_time_and_the_tools_latest_line(terminal):
+    script = "echo ' ✓ Ensuring node image (kindest/node:v1.36.1)' >&2; sleep 0.6; echo ' ✓ Preparing nodes' >&2; sleep 0.6"
+    with ui.step("create the kind cluster rk"):
+        run(["sh", "-c", script], timeout=10)
+    out = terminal.getvalue()
+    assert "create the kind cluster rk (0s)" in out and "create the kind cluster rk (1s)" in out
+    assert "✓ Ensuring node image (kindest/node:v1.36.1)" in out and "✓ Preparing nodes" in out
+    assert out.index("Ensuring node image") < out.index("Preparing nodes")
+    assert "ok: create the kind cluster rk (1." in out
+    assert ui._LiveSteps._live is None and ui._LiveSteps._stack == []  # the display is gone after the step
+
+
+def test_nested_steps_share_one_display_and_it_ends_with_an_exception(terminal):
+    with pytest.raises(RuntimeError):
+        with ui.step("outer"):
+            with ui.step("inner"):
+                time.sleep(0.3)
+                raise RuntimeError("boom")
+    out = terminal.getvalue()
+    assert "inner (0s)" in out and "FAILED: inner" in out and "FAILED: outer" in out
+    assert ui._LiveSteps._live is None and ui._LiveSteps._stack == []
+
+
+def test_plain_output_has_no_live_display(capsys, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    ui._consoles.clear()
+    with ui.step("create the kind cluster rk"):
+        run([sys.executable, "-c", "import sys; sys.stderr.write('Preparing nodes\\n')"], timeout=10)
+    err = capsys.readouterr().err
+    assert err.startswith("-> create the kind cluster rk\n   ok: create the kind cluster rk (")
+    assert "Preparing nodes" not in err and "\r" not in err and "\x1b" not in err
+    ui._consoles.clear()
+
+
+@pytest.mark.parametrize("text, message", [
+    ("the host is not ready for kind:\n  cgroup.v2: missing\n  subuid: no entry for ana\n",
+     "the host is not ready for kind: cgroup.v2: missing; subuid: no entry for ana"),
+    ("kind create cluster failed (exit 1)\nERROR: failed to create cluster", "kind create cluster failed (exit 1)"),
+    ("", ""),
+])
+def test_a_failed_step_records_its_whole_first_line(text, message):
+    assert ui.summary(text) == message
+    with pytest.raises(RuntimeError):
+        with ui.step("doctor", quiet=True) as record:
+            raise RuntimeError(text)
+    assert record.message == (message or "RuntimeError")

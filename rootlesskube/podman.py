@@ -256,7 +256,9 @@ class Podman:
 
     def pull(self, ref: str, timeout: float = 1800, on_line=None, cancel=None) -> None:
         """`podman pull REF`; setting the `cancel` event (a threading.Event) stops it."""
-        self.call("pull", image_ref(ref), timeout=timeout, on_line=on_line, cancel=cancel)
+        from .image_progress import CopyProgress
+
+        self.call("pull", image_ref(ref), timeout=timeout, on_line=CopyProgress(chained=on_line), cancel=cancel)
 
     # --- containers ---
     def run(self, image: str, command: Sequence[str] = (), *, name: Optional[str] = None,

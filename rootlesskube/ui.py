@@ -151,6 +151,12 @@ def summary(text: str) -> str:
     return lines[0]
 
 
+def progress_count(done: int, total: Optional[int], unit: str) -> None:
+    """Work counted in units (an image's layers): a bar next to the live spinner on a terminal when
+    the total is known, the count alone when not; nothing in plain output."""
+    _LiveSteps.count(done, total, unit)
+
+
 def progress(line: str) -> None:
     """The latest progress line of the running step (a tool's own output): shown next to the live
     spinner on a terminal; ignored in plain output, which stays line-based and stable."""
@@ -165,6 +171,7 @@ class _LiveSteps:
     _live = None
     _stack: list = []
     _line = ""
+    _count: Optional[tuple] = None  # (done, total or None, unit) of the running step
 
     def __init__(self, name: str, started: float):
         self.name, self.started = name, started
@@ -173,7 +180,7 @@ class _LiveSteps:
     def enter(cls, name: str, started: float) -> "_LiveSteps":
         entry = cls(name, started)
         cls._stack.append(entry)
-        cls._line = ""
+        cls._line, cls._count = "", None
         if cls._live is None:
             from rich.live import Live
 
@@ -185,10 +192,15 @@ class _LiveSteps:
         cls = type(self)
         if self in cls._stack:
             cls._stack.remove(self)
-        cls._line = ""
+        cls._line, cls._count = "", None
         if not cls._stack and cls._live is not None:
             live, cls._live = cls._live, None
             live.stop()
+
+    @classmethod
+    def count(cls, done: int, total: Optional[int], unit: str) -> None:
+        if cls._live is not None:
+            cls._count = (done, total, unit)
 
     @classmethod
     def line(cls, text: str) -> None:
@@ -217,7 +229,15 @@ class _Renderable:
         text = Text(f"{current.name} ({elapsed:.0f}s)", style="bold")
         if _LiveSteps._line:
             text.append(f"  {_LiveSteps._line}", style="dim")
-        text.truncate(max(options.max_width - 3, 10), overflow="ellipsis")
+        count = _LiveSteps._count
+        text.truncate(max(options.max_width - (3 if count is None else 50), 10), overflow="ellipsis")
         grid = Table.grid(padding=(0, 1))
-        grid.add_row(self.spinner, text)
+        if count is None:
+            grid.add_row(self.spinner, text)
+        else:
+            from rich.progress_bar import ProgressBar
+
+            done, total, unit = count
+            bar = ProgressBar(total=total, completed=done, width=30)  # total None: a pulsing bar
+            grid.add_row(self.spinner, bar, Text(f"{done}/{total} {unit}" if total else f"{done} {unit}"), text)
         yield grid

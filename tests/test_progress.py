@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import io
+import json
 import sys
+import tarfile
 import time
+from pathlib import Path
 
 import pytest
 from rich.console import Console
 
 from rootlesskube import ui
+from rootlesskube.image_progress import CopyProgress, archive_layers
 from rootlesskube.run import run
 
 
@@ -69,3 +73,51 @@ def test_a_failed_step_records_its_whole_first_line(text, message):
         with ui.step("doctor", quiet=True) as record:
             raise RuntimeError(text)
     assert record.message == (message or "RuntimeError")
+
+
+# --- image copies: layers counted from podman's own lines -----------------------------------------
+PODMAN_LOAD = Path(__file__).parent / "contracts" / "podman" / "load.docker-archive.stderr.txt"
+
+
+def test_layers_are_counted_from_podmans_lines(monkeypatch):
+    """The sample is podman 4.3.1's real stderr of `podman load` (tests/contracts/podman/README.md)."""
+    seen = []
+    monkeypatch.setattr(ui, "progress_count", lambda done, total, unit: seen.append((done, total, unit)))
+    chained = []
+    copy = CopyProgress(total=1, chained=lambda stream, line: chained.append(line))
+    lines = PODMAN_LOAD.read_text().splitlines()
+    for line in lines:
+        copy("stderr", line)
+    assert seen == [(0, 1, "layers"), (1, 1, "layers")]
+    assert chained == lines
+    three = CopyProgress()
+    seen.clear()
+    for digest in "abc":
+        three("stderr", f"Copying blob sha256:{digest * 64}")
+    three("stderr", "Copying config sha256:" + "d" * 64)
+    assert seen == [(0, None, "layers"), (1, None, "layers"), (2, None, "layers"), (3, None, "layers")]
+
+
+def test_an_image_copy_shows_a_bar_of_layers(terminal):
+    copy = CopyProgress(total=2)
+    with ui.step("load the PMM image into kind"):
+        copy("stderr", "Copying blob sha256:" + "a" * 64)
+        copy("stderr", "Copying blob sha256:" + "b" * 64)
+        time.sleep(0.3)
+        copy("stderr", "Copying config sha256:" + "c" * 64)
+        time.sleep(0.3)
+    out = terminal.getvalue()
+    assert "1/2 layers" in out and "2/2 layers" in out and "━" in out
+
+
+def test_the_layers_of_a_docker_archive(tmp_path):
+    archive = tmp_path / "image.tar"
+    manifest = json.dumps([{"Config": "c.json", "RepoTags": ["x:1"], "Layers": ["a/layer.tar", "b/layer.tar"]}])
+    with tarfile.open(archive, "w") as tar:
+        info = tarfile.TarInfo("manifest.json")
+        info.size = len(manifest)
+        tar.addfile(info, io.BytesIO(manifest.encode()))
+    assert archive_layers(str(archive)) == 2
+    (tmp_path / "not.tar").write_text("garbage")
+    assert archive_layers(str(tmp_path / "not.tar")) is None
+    assert archive_layers(str(tmp_path / "missing.tar")) is None

@@ -21,7 +21,10 @@ class CopyProgress:
     """An `on_line(stream, line)` callback for run(): feeds ui.progress_count with layers done."""
 
     def __init__(self, total: Optional[int] = None, chained=None):
+        import threading
+
         self.total, self.chained = total, chained
+        self.owner = threading.get_ident()  # made by the thread that runs the copy
         self.started = 0
         self.done = 0
 
@@ -36,7 +39,7 @@ class CopyProgress:
             text = ""
         if text:
             total = self.total if self.total and self.total >= self.started else None
-            ui.progress_count(self.done, total, "layers")
+            ui.progress_count(self.done, total, "layers", self.owner)
         if self.chained is not None:
             self.chained(stream, line)
 

@@ -151,16 +151,20 @@ def summary(text: str) -> str:
     return lines[0]
 
 
-def progress_count(done: int, total: Optional[int], unit: str) -> None:
+def progress_count(done: int, total: Optional[int], unit: str, owner: Optional[int] = None) -> None:
     """Work counted in units (an image's layers): a bar next to the live spinner on a terminal when
-    the total is known, the count alone when not; nothing in plain output."""
-    _LiveSteps.count(done, total, unit)
+    the total is known, the count alone when not; nothing in plain output. `owner` is the thread
+    that started the work: work in the background (an early image pull) does not show in the step
+    another thread is running."""
+    if _LiveSteps.owns(owner):
+        _LiveSteps.count(done, total, unit)
 
 
-def progress(line: str) -> None:
+def progress(line: str, owner: Optional[int] = None) -> None:
     """The latest progress line of the running step (a tool's own output): shown next to the live
     spinner on a terminal; ignored in plain output, which stays line-based and stable."""
-    _LiveSteps.line(line)
+    if _LiveSteps.owns(owner):
+        _LiveSteps.line(line)
 
 
 class _LiveSteps:
@@ -174,7 +178,14 @@ class _LiveSteps:
     _count: Optional[tuple] = None  # (done, total or None, unit) of the running step
 
     def __init__(self, name: str, started: float):
-        self.name, self.started = name, started
+        import threading
+
+        self.name, self.started, self.thread = name, started, threading.get_ident()
+
+    @classmethod
+    def owns(cls, owner: Optional[int]) -> bool:
+        stack = cls._stack
+        return bool(stack) and (owner is None or stack[-1].thread == owner)
 
     @classmethod
     def enter(cls, name: str, started: float) -> "_LiveSteps":

@@ -82,7 +82,7 @@ PODMAN_LOAD = Path(__file__).parent / "contracts" / "podman" / "load.docker-arch
 def test_layers_are_counted_from_podmans_lines(monkeypatch):
     """The sample is podman 4.3.1's real stderr of `podman load` (tests/contracts/podman/README.md)."""
     seen = []
-    monkeypatch.setattr(ui, "progress_count", lambda done, total, unit: seen.append((done, total, unit)))
+    monkeypatch.setattr(ui, "progress_count", lambda done, total, unit, owner: seen.append((done, total, unit)))
     chained = []
     copy = CopyProgress(total=1, chained=lambda stream, line: chained.append(line))
     lines = PODMAN_LOAD.read_text().splitlines()
@@ -121,3 +121,16 @@ def test_the_layers_of_a_docker_archive(tmp_path):
     (tmp_path / "not.tar").write_text("garbage")
     assert archive_layers(str(tmp_path / "not.tar")) is None
     assert archive_layers(str(tmp_path / "missing.tar")) is None
+
+
+def test_a_command_in_another_thread_does_not_show_in_the_running_step(terminal):
+    import threading
+
+    background = threading.Thread(target=run, args=(["sh", "-c", "echo 'Copying blob from the early pull' >&2"],),
+                                  kwargs={"timeout": 10})
+    with ui.step("check the host (doctor)"):
+        background.start()
+        background.join()
+        run(["sh", "-c", "echo 'checking cgroups' >&2; sleep 0.3"], timeout=10)
+    out = terminal.getvalue()
+    assert "checking cgroups" in out and "early pull" not in out

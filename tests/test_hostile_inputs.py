@@ -369,3 +369,27 @@ def test_a_fifo_roster_never_blocks(fifo_tree):
     result = subprocess.run([sys.executable, "-c", code], cwd=fifo_tree, env={**os.environ, "PYTHONPATH": str(REPO)},
                             capture_output=True, text=True, timeout=20)
     assert result.stdout == "fifo.json: the roster is a FIFO, not a regular file\n"
+
+
+RECIPE_HEAD = "apiVersion: rootlesskube.dev/v1alpha1\nkind: Recipe\nmetadata: {name: r}\n"
+
+
+@pytest.mark.parametrize("text, message", [
+    (RECIPE_HEAD + "cluster: {name: c, driver: kind, workers: !!int abc}\n",
+     ":4:43: found 'abc'; expected an integer from 0 to 10"),
+    (RECIPE_HEAD + "cluster: {name: c, driver: kind}\ntimeouts: {ready: !!int 1.5}\n",
+     ":5:19: found '1.5'; expected a number of seconds from 1 to 86400"),
+    ("apiVersion: rootlesskube.dev/v1alpha1\nkind: Recipe\nmetadata: {name: r\0}\n",
+     ":3:19: a NUL byte (this is not a text file)"),
+    (RECIPE_HEAD + "cluster: {name: c, driver: kind}\nnamespaces:\n- {name: team, podSecurity: {enforce: restricted}}\n"
+     "- {name: team, podSecurity: {enforce: baseline}}\n",
+     ":7:10: the namespace 'team' is declared twice (first at line 6); expected each namespace declared once"),
+    (RECIPE_HEAD.replace("{name: r}", '{name: "r\\n"}') + "cluster: {name: c, driver: kind}\n",
+     ":3:18: the recipe name 'r\\n' is not a valid DNS-1123 label"),
+    (RECIPE_HEAD + "cluster: {name: c, driver: kind}\ncluster: {name: d, driver: kind}\n",
+     ":5:1: not valid YAML: the key 'cluster' is repeated (first at line 4)"),
+])
+def test_recipes_are_validated_as_wholes_with_file_line_col(rejected, tmp_path, text, message):
+    path = tmp_path / "r.yaml"
+    path.write_text(text)
+    assert rejected("run", path, "--dry-run").startswith(f"error: {path}{message}")

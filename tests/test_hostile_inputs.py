@@ -28,6 +28,9 @@ from rootlesskube.pss.manifests import load_text
 
 REPO = Path(__file__).resolve().parents[1]
 TIME_BOUND = 5.0  # seconds for one parse or one rejected command (generous: 2 shared cores)
+CLI_CASES = settings(max_examples=150, deadline=None,
+                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+"""Enough examples that every switch in the lists below is drawn (they are cheap: exit 2 early)."""
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                          HealthCheck.too_slow])
 
@@ -219,7 +222,7 @@ SWITCHES = [
 ]
 
 
-@FAST
+@CLI_CASES
 @given(case=st.sampled_from(SWITCHES), value=blank_or_control)
 def test_no_switch_takes_an_empty_value_or_a_control_character(rejected, tmp_path, case, value):
     (tmp_path / "p.yaml").write_text(POD) if not (tmp_path / "p.yaml").exists() else None
@@ -251,7 +254,7 @@ SPECIFIC = [
 ]
 
 
-@FAST
+@CLI_CASES
 @given(data=st.data())
 def test_wrong_values_are_refused_before_any_work(rejected, tmp_path, data):
     (tmp_path / "p.yaml").write_text(POD) if not (tmp_path / "p.yaml").exists() else None

@@ -63,6 +63,8 @@ def read_bytes(path: str, what: str = "file", limit: int = MAX_BYTES, follow_sym
     if "\0" in path:
         raise InputError(f"the {what} path {path!r} holds a NUL byte", hint=f"give the path of the {what}")
     if path == STDIN:
+        if sys.stdin is None or sys.stdin.closed:
+            raise InputError(f"{STDIN_NAME}: there is no standard input to read", hint=f"give the {what} as a file")
         stream = getattr(sys.stdin, "buffer", None)
         data = stream.read(limit + 1) if stream is not None else sys.stdin.read(limit + 1).encode("utf-8", "replace")
         if len(data) > limit:

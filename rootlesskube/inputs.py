@@ -276,7 +276,7 @@ def compose_all(text: str, name: str) -> Iterator[yaml.Node]:
         while loader.check_node():
             index += 1
             node = loader.get_node()
-            if node is not None:
+            if node is not None and loader._aliases:  # without aliases nothing expands
                 _expanded_size(node)
             yield node
     except yaml.YAMLError as exc:

@@ -134,3 +134,20 @@ def test_a_command_in_another_thread_does_not_show_in_the_running_step(terminal)
         run(["sh", "-c", "echo 'checking cgroups' >&2; sleep 0.3"], timeout=10)
     out = terminal.getvalue()
     assert "checking cgroups" in out and "early pull" not in out
+
+
+def test_kinds_own_stage_lines_show_one_after_another(terminal):
+    """kind's stderr when not on a terminal (../shared/contracts/kind/create-cluster.ok.stderr.txt): each
+    stage line in turn is the step's latest line."""
+    from tests.conftest import CONTRACTS
+
+    sample = CONTRACTS / "kind" / "create-cluster.ok.stderr.txt"
+    script = ("import sys, time\n"
+              "for line in open(sys.argv[1], encoding='utf-8'):\n"
+              "    sys.stderr.write(line); sys.stderr.flush(); time.sleep(0.15 if 'Preparing' in line else 0.02)\n")
+    with ui.step("create the kind cluster rk-dev"):
+        run([sys.executable, "-c", script, str(sample)], timeout=30)
+    out = terminal.getvalue()
+    stages = ["• Preparing nodes 📦 ...", "✓ Preparing nodes 📦"]  # the lines it lingers on (0.15 s each)
+    assert all(stage in out for stage in stages), out[-600:]
+    assert [out.index(stage) for stage in stages] == sorted(out.index(stage) for stage in stages)

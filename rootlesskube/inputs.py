@@ -11,6 +11,7 @@ file:line:col; JSON is bounded the same way. Every failure is a UsageError
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import stat
@@ -61,7 +62,7 @@ def read_bytes(path: str, what: str = "file", limit: int = MAX_BYTES, follow_sym
     if not isinstance(path, str) or not path:
         raise InputError(f"the {what} path is empty", hint=f"give the path of the {what}")
     if "\0" in path:
-        raise InputError(f"the {what} path {path!r} holds a NUL byte", hint=f"give the path of the {what}")
+        raise InputError(f"the {what} path {path[:80]!r} holds a NUL byte", hint=f"give the path of the {what}")
     if path == STDIN:
         if sys.stdin is None or sys.stdin.closed:
             raise InputError(f"{STDIN_NAME}: there is no standard input to read", hint=f"give the {what} as a file")
@@ -79,9 +80,9 @@ def read_bytes(path: str, what: str = "file", limit: int = MAX_BYTES, follow_sym
     except FileNotFoundError:
         raise InputError(f"{shown}: no such {what}", hint="check the path") from None
     except OSError as exc:
-        if exc.errno == 40 and not follow_symlinks:  # ELOOP: the last component is a symlink
+        if exc.errno == errno.ELOOP and not follow_symlinks:  # O_NOFOLLOW: the last component is a symlink
             raise InputError(f"{shown}: the {what} is a symbolic link", hint=f"give the {what} itself") from None
-        reason = "is a directory" if exc.errno == 21 else f"cannot be read ({exc.strerror})"
+        reason = "is a directory" if exc.errno == errno.EISDIR else f"cannot be read ({exc.strerror})"
         raise InputError(f"{shown}: {reason}", hint=f"give a readable {what}") from None
     try:
         info = os.fstat(fd)
@@ -234,6 +235,7 @@ def _expanded_size(root: yaml.Node) -> None:
     """Refuse a document whose aliases add more than MAX_ALIAS_NODES nodes when expanded (counted
     without expanding: each distinct node once, with the size of its expansion)."""
     sizes = {}
+    open_nodes = set()  # expanding now: meeting one again below itself is a recursive alias
     stack = [(root, False)]
     while stack:
         node, done = stack.pop()
@@ -244,11 +246,15 @@ def _expanded_size(root: yaml.Node) -> None:
             continue
         children = [c for pair in node.value for c in pair] if isinstance(node, yaml.MappingNode) else node.value
         if done:
+            open_nodes.discard(id(node))
             total = 1 + sum(sizes[id(c)] for c in children)
             sizes[id(node)] = total
             if total - len(sizes) > MAX_ALIAS_NODES:
                 raise _Refused(node.start_mark, f"its aliases expand to more than {MAX_ALIAS_NODES} nodes")
         else:
+            if id(node) in open_nodes:
+                raise _Refused(node.start_mark, "an alias inside its own anchor (a recursive structure)")
+            open_nodes.add(id(node))
             stack.append((node, True))
             stack.extend((c, False) for c in children if id(c) not in sizes)
 

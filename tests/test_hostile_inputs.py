@@ -40,7 +40,8 @@ POD = "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers:\n 
 _FRAGMENTS = ["a: 1\n", "a: 1\n", "- x\n", "? [1, 2]\n: 3\n", "&a [x, x]\n", "*a\n", "!!python/object:os.system x\n",
               "!!int abc\n", "!!timestamp 2020-99-99\n", "!!binary '%%'\n", "!foo x\n", "9" * 5000 + "\n",
               "---\n", "kind: {a: 1}\n", "kind: [Pod]\n", "metadata: [x]\n", "{" * 200, "[" * 200, "\"\\x\"\n",
-              "\t- x\n", "\0\n", "\ud800\n", "key: value # comment\n", "<<: *a\n", "%YAML 1.1\n", "\x85\n"]
+              "\t- x\n", "\0\n", "\ud800\n", "key: value # comment\n", "<<: *a\n", "%YAML 1.1\n", "\x85\n",
+              "r: &r [*r]\n", "&m {x: *m}\n", "s: &s {<<: *s}\n"]
 
 
 def _laughs(levels: int, width: int) -> str:
@@ -68,13 +69,24 @@ hostile_json = st.one_of(
 
 
 def _bounded(call, *args):
-    """call(*args): a value or a UsageError with a one-line message, within the time bound."""
+    """call(*args): a value or a UsageError with a one-line message, within the time bound (a hang is
+    cut by an alarm, so it fails the test instead of stopping the suite)."""
+    import signal
+
+    def too_slow(signum, frame):
+        raise TimeoutError(f"still running after {2 * TIME_BOUND:.0f} s")
+
+    previous = signal.signal(signal.SIGALRM, too_slow)
+    signal.alarm(int(2 * TIME_BOUND))
     started = time.monotonic()
     try:
         call(*args)
     except UsageError as exc:
         assert "\n" not in str(exc), str(exc)
         assert exc.exit_code == 2
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
     assert time.monotonic() - started < TIME_BOUND
 
 
@@ -298,6 +310,7 @@ def test_down_of_a_cluster_never_made_leaves_no_lock_file(cli, tmp_path):
     ("a: " + "1" * 5000 + "\n", "f.yaml:1:4: not valid YAML: a number longer than 64 characters"),
     ("[" * 3000, "f.yaml:1:65: not valid YAML: nested deeper than 64 levels"),
     (_laughs(10, 10), "f.yaml:6:5: not valid YAML: its aliases expand to more than 100000 nodes"),
+    ("kind: Pod\nx: &a [1, *a]\n", "f.yaml:2:4: not valid YAML: an alias inside its own anchor (a recursive structure)"),
 ])
 def test_yaml_refusals_name_file_line_col(text, message):
     with pytest.raises(UsageError) as info:

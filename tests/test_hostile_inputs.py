@@ -409,3 +409,13 @@ def test_recipes_are_validated_as_wholes_with_file_line_col(rejected, tmp_path, 
     path = tmp_path / "r.yaml"
     path.write_text(text)
     assert rejected("run", path, "--dry-run").startswith(f"error: {path}{message}")
+
+
+@FAST
+@given(text=st.one_of(st.text(max_size=200), hostile_json, st.lists(st.sampled_from(
+    ["[", "]", "{", "}", ",", '"user"', ":", "1", '"a"', " ", "\n", "user,uid", "\"", "x" * 10]), max_size=30).map("".join)),
+       as_csv=st.booleans())
+def test_any_roster_text_is_read_or_refused(text, as_csv, tmp_path_factory):
+    path = tmp_path_factory.getbasetemp() / ("t.csv" if as_csv else "t.json")
+    path.write_text(text, encoding="utf-8", errors="surrogatepass")
+    _bounded(lambda: roster_check.check_rows(roster_check.read_rows(str(path), "csv" if as_csv else "json", COLUMNS)))

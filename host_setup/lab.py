@@ -61,16 +61,21 @@ def lab_users(users: Optional[str], count: Optional[int], prefix: str) -> List[s
 
 
 def read_roster(path: Path) -> List[Assignment]:
+    """The roster's rows, validated as a whole (roster_check); [] when the file does not exist yet,
+    whose folder must then exist and be writable (checked before any user is created)."""
+    import os
+
+    from rootlesskube import inputs
+
+    from . import roster_check
+
     kind = _kind(path)
-    text = atomic.read_text(path)
-    if text is None:
+    if not os.path.lexists(path):
+        inputs.check_output(str(path), "roster")
         return []
-    try:
-        rows = json.loads(text) if kind == "json" else list(csv.DictReader(io.StringIO(text)))
-        return [Assignment(**{c: (row[c] if c == "user" else int(row[c])) for c in COLUMNS}) for row in rows]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise UsageError(f"cannot read the roster {path}: {exc}",
-                         hint="fix it, or pass another --roster FILE to start a new one") from None
+    rows = roster_check.read_rows(str(path), kind, COLUMNS)
+    roster_check.check_rows(rows)
+    return [Assignment(**row) for _, row in rows]
 
 
 def roster_text(path: Path, assignments: Sequence[Assignment]) -> str:

@@ -373,14 +373,17 @@ def cleanup_after_failure(ctx: BringUp) -> None:
 def down(name: str, force: bool = False) -> bool:
     """Delete cluster NAME if this user's tool created it (or force). Returns False if nothing existed."""
     dns1123_label(name, "cluster name")
+    record = load_record(name)  # before the lock: no lock file is left for a cluster never created
+    if record is None and not force:
+        raise RootlesskubeError(
+            f"rootlesskube has no record of creating a cluster named {name!r}; on a shared host it "
+            "never deletes a cluster it did not create",
+            hint=f"`rootlesskube status` lists yours; `rootlesskube down --name {name} --force` deletes it anyway",
+        )
     with cluster_lock(name):
         record = load_record(name)
         if record is None and not force:
-            raise RootlesskubeError(
-                f"rootlesskube has no record of creating a cluster named {name!r}; on a shared host it "
-                "never deletes a cluster it did not create",
-                hint=f"`rootlesskube status` lists yours; `rootlesskube down --name {name} --force` deletes it anyway",
-            )
+            return False  # another run deleted it meanwhile
         drivers = [record.driver] if record else _drivers_that_have(name)
         existed = False
         for driver_name in drivers:

@@ -25,8 +25,8 @@ from .run import CommandError, Result, run
 DEFAULT_TIMEOUT = 120.0
 RUNTIME_ENV = "ROOTLESSKUBE_PODMAN_RUNTIME"
 # podman's own rule for container names (libpod/define: NameRegex); ids are hex, so they match too.
-_CONTAINER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
-_IMAGE_REF = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.:/@+-]*$")
+_CONTAINER_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*")
+_IMAGE_REF = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.:/@+-]*")
 _ERROR_LINE = re.compile(r"^Error: (.*)$", re.MULTILINE)
 
 NOT_FOUND_PATTERNS = ("no such container", "no such object", "no container with name or id")
@@ -185,7 +185,7 @@ def parse_top(text: str) -> List[Dict[str, str]]:
 
 def container_ref(value: str) -> str:
     """A container name or id, checked before it reaches argv."""
-    if not isinstance(value, str) or not _CONTAINER_NAME.match(value):
+    if not isinstance(value, str) or not _CONTAINER_NAME.fullmatch(value):
         raise UsageError(
             f"{value!r} is not a valid container name or id",
             hint="use letters, digits, '_', '.' and '-', starting with a letter or digit (see `podman ps -a`)",
@@ -194,7 +194,7 @@ def container_ref(value: str) -> str:
 
 
 def image_ref(value: str) -> str:
-    if not isinstance(value, str) or not _IMAGE_REF.match(value):
+    if not isinstance(value, str) or not _IMAGE_REF.fullmatch(value):
         raise UsageError(
             f"{value!r} is not a valid image reference",
             hint="use a reference such as localhost/name:tag or docker.io/library/name:tag",
@@ -256,7 +256,9 @@ class Podman:
 
     def pull(self, ref: str, timeout: float = 1800, on_line=None, cancel=None) -> None:
         """`podman pull REF`; setting the `cancel` event (a threading.Event) stops it."""
-        self.call("pull", image_ref(ref), timeout=timeout, on_line=on_line, cancel=cancel)
+        from .image_progress import CopyProgress
+
+        self.call("pull", image_ref(ref), timeout=timeout, on_line=CopyProgress(chained=on_line), cancel=cancel)
 
     # --- containers ---
     def run(self, image: str, command: Sequence[str] = (), *, name: Optional[str] = None,

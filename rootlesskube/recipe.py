@@ -48,6 +48,9 @@ def _name(what: str) -> Str:
 
 
 def _node_image(value: str) -> None:
+    from .podman import image_ref
+
+    image_ref(value)
     if not re.search(DIGEST_PATTERN, value):
         raise UsageError(f"the node image {value!r} is not pinned by a full digest (@sha256: and 64 hex digits)")
 
@@ -210,25 +213,23 @@ def find(name_or_path: str) -> Path:
     """A path as given, or a shipped recipe by name."""
     path = Path(name_or_path)
     if path.suffix in (".yaml", ".yml") or os.sep in name_or_path:
-        if not path.is_file():
-            raise UsageError(f"no recipe file {name_or_path}", hint="give a path to a .yaml file, or a shipped "
+        if not os.path.lexists(path):  # anything there (a FIFO, a folder, a name too long): read_text names it
+            raise UsageError(f"no recipe file {name_or_path[:200]}", hint="give a path to a .yaml file, or a shipped "
                                                                     "recipe's name (`rootlesskube recipes list`)")
         return path
     found = shipped().get(name_or_path)
     if found is None:
-        raise UsageError(f"no recipe named {name_or_path!r}",
+        raise UsageError(f"no recipe named {name_or_path[:80]!r}",
                          hint="shipped recipes: " + ", ".join(shipped()) + " (or give a path to a .yaml file)")
     return found
 
 
 def load(name_or_path: str) -> Recipe:
     """Find, read and validate a recipe; UsageError (file:line:col) when anything is wrong."""
+    from . import inputs
+
     path = find(name_or_path)
-    try:
-        text = path.read_text()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read the recipe {path}: {exc}", hint="check the path and its permissions") from None
-    return parse(text, str(path))
+    return parse(inputs.read_text(str(path), "recipe"), str(path))
 
 
 def parse(text: str, file: str) -> Recipe:
@@ -312,6 +313,11 @@ def _check_namespaces(data: Fields, file: str) -> None:
     A namespace is never created with defaults: its Pod Security labels are what the run proves.
     """
     declared = [n["name"] for n in data.get("namespaces", [])]
+    for index, namespace in enumerate(data.get("namespaces", [])):
+        if namespace["name"] in declared[:index]:
+            first = data["namespaces"][declared.index(namespace["name"])].nodes["name"]
+            raise SchemaError(file, namespace.nodes["name"], f"the namespace {namespace['name']!r} is declared twice "
+                              f"(first at line {first.start_mark.line + 1})", "each namespace declared once")
     for item in data.get("workloads", []) + [c for c in data.get("checks", []) if "namespace" in c]:
         if item["namespace"] not in declared:
             raise SchemaError(file, item.nodes["namespace"], f"the namespace {item['namespace']!r} is not "

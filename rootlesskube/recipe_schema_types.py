@@ -8,6 +8,7 @@ Schema published for editors (`json_schema()`), so the two cannot drift apart.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, Optional, Sequence
@@ -87,7 +88,10 @@ class Int(Type):
         expected = self.expected or f"an integer from {self.minimum} to {self.maximum}"
         if not isinstance(node, yaml.ScalarNode) or not node.tag.endswith(":int"):
             raise SchemaError(file, node, f"found {_describe(node)}", expected)
-        value = yaml.safe_load(node.value)
+        text = node.value.replace("_", "")
+        if not re.fullmatch(r"[-+]?(0|[1-9][0-9]{0,17})", text):
+            raise SchemaError(file, node, f"found {node.value[:40]!r}", expected)
+        value = int(text)
         if not self.minimum <= value <= self.maximum:
             raise SchemaError(file, node, f"found {value}", expected)
         return value
@@ -134,6 +138,12 @@ class Path_(Str):
         path = Path(file).resolve().parent / value
         if not path.is_file():
             raise SchemaError(file, node, f"the file {value!r} does not exist ({path})", self.expected)
+        from .inputs import check_readable
+
+        try:
+            check_readable(str(path))
+        except UsageError as exc:
+            raise SchemaError(file, node, exc.message, self.expected) from None
         return value
 
 
@@ -196,15 +206,9 @@ class Tagged(Type):
 
 def compose(text: str, file: str) -> yaml.Node:
     """The node tree of one YAML document; a syntax error names file:line:col."""
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"{file}:{mark.line + 1}:{mark.column + 1}" if mark else file
-        raise UsageError(f"{where}: not valid YAML: {exc.problem or exc.context}",
-                         hint="check the indentation and quoting on that line") from None
-    except yaml.YAMLError as exc:  # e.g. a second document
-        raise UsageError(f"{file}: not valid YAML: {exc}", hint="a recipe is one YAML document") from None
+    from .inputs import compose_one
+
+    node = compose_one(text, file)  # bounded: depth, aliases, duplicate keys, core tags; file:line:col
     if node is None:
         raise UsageError(f"{file}: the file is empty", hint="`rootlesskube recipes show kind-pmm3-restricted` "
                                                            "prints a complete recipe to start from")

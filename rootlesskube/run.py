@@ -248,10 +248,15 @@ def _pidfd(pid: int) -> Optional[int]:
 
 
 def _reader(stream, sink: List[str], name: str, on_line: Optional[LineCallback]) -> threading.Thread:
+    from .ui import progress  # the live step display on a terminal shows the latest line
+
+    owner = threading.get_ident()  # the thread that runs the command (its step shows the lines)
+
     def pump():
         with stream:
             for line in stream:
                 sink.append(line)
+                progress(line, owner)
                 if on_line is not None:
                     on_line(name, line.rstrip("\n"))
 

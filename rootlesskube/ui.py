@@ -112,18 +112,20 @@ def step(name: str, quiet: bool = False) -> Iterator[StepRecord]:
         console().print(f"-> {name}", markup=False, style="bold")
     _open_steps[0] += 1
     started = time.monotonic()
+    live = _LiveSteps.enter(name, started) if not (quiet or group or plain()) else None
     try:
         yield record
     except BaseException as exc:
         record.status = "failed"
         if not record.message:
-            text = str(exc).strip()
-            record.message = text.splitlines()[0] if text else type(exc).__name__
+            record.message = summary(str(exc)) or type(exc).__name__
         raise
     else:
         if record.status == "running":
             record.status = "passed"
     finally:
+        if live is not None:
+            live.leave()
         record.duration = time.monotonic() - started
         _open_steps[0] -= 1
         if group:
@@ -136,3 +138,117 @@ def step(name: str, quiet: bool = False) -> Iterator[StepRecord]:
 
 def _gh_escape(text: str) -> str:
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def summary(text: str) -> str:
+    """A failure's message as one line: its first line, and when that line only introduces what
+    follows ("the host is not ready for kind:"), the lines it introduces, joined with "; "."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    if not lines:
+        return ""
+    if lines[0].endswith(":") and len(lines) > 1:
+        return lines[0] + " " + "; ".join(lines[1:])
+    return lines[0]
+
+
+def progress_count(done: int, total: Optional[int], unit: str, owner: Optional[int] = None) -> None:
+    """Work counted in units (an image's layers): a bar next to the live spinner on a terminal when
+    the total is known, the count alone when not; nothing in plain output. `owner` is the thread
+    that started the work: work in the background (an early image pull) does not show in the step
+    another thread is running."""
+    if _LiveSteps.owns(owner):
+        _LiveSteps.count(done, total, unit)
+
+
+def progress(line: str, owner: Optional[int] = None) -> None:
+    """The latest progress line of the running step (a tool's own output): shown next to the live
+    spinner on a terminal; ignored in plain output, which stays line-based and stable."""
+    if _LiveSteps.owns(owner):
+        _LiveSteps.line(line)
+
+
+class _LiveSteps:
+    """One rich Live display on stderr while steps run on a terminal: a spinner, the innermost step,
+    its elapsed time and the latest line of the tool it runs. Nested steps share it (rich allows one
+    Live per console); the `-> step` and `ok: step (12.3s)` lines are printed above it as before."""
+
+    _live = None
+    _stack: list = []
+    _line = ""
+    _count: Optional[tuple] = None  # (done, total or None, unit) of the running step
+
+    def __init__(self, name: str, started: float):
+        import threading
+
+        self.name, self.started, self.thread = name, started, threading.get_ident()
+
+    @classmethod
+    def owns(cls, owner: Optional[int]) -> bool:
+        stack = cls._stack
+        return bool(stack) and (owner is None or stack[-1].thread == owner)
+
+    @classmethod
+    def enter(cls, name: str, started: float) -> "_LiveSteps":
+        entry = cls(name, started)
+        cls._stack.append(entry)
+        cls._line, cls._count = "", None
+        if cls._live is None:
+            from rich.live import Live
+
+            cls._live = Live(_Renderable(), console=console(), transient=True, refresh_per_second=8)
+            cls._live.start()
+        return entry
+
+    def leave(self) -> None:
+        cls = type(self)
+        if self in cls._stack:
+            cls._stack.remove(self)
+        cls._line, cls._count = "", None
+        if not cls._stack and cls._live is not None:
+            live, cls._live = cls._live, None
+            live.stop()
+
+    @classmethod
+    def count(cls, done: int, total: Optional[int], unit: str) -> None:
+        if cls._live is not None:
+            cls._count = (done, total, unit)
+
+    @classmethod
+    def line(cls, text: str) -> None:
+        text = " ".join(text.split())
+        if cls._live is not None and text:
+            cls._line = text
+
+
+class _Renderable:
+    """What the Live display draws at each refresh."""
+
+    def __init__(self):
+        from rich.spinner import Spinner
+
+        self.spinner = Spinner("dots")
+
+    def __rich_console__(self, rich_console, options):
+        from rich.table import Table
+        from rich.text import Text
+
+        steps = _LiveSteps._stack
+        if not steps:
+            return
+        current = steps[-1]
+        elapsed = time.monotonic() - current.started
+        text = Text(f"{current.name} ({elapsed:.0f}s)", style="bold")
+        if _LiveSteps._line:
+            text.append(f"  {_LiveSteps._line}", style="dim")
+        count = _LiveSteps._count
+        text.truncate(max(options.max_width - (3 if count is None else 50), 10), overflow="ellipsis")
+        grid = Table.grid(padding=(0, 1))
+        if count is None:
+            grid.add_row(self.spinner, text)
+        else:
+            from rich.progress_bar import ProgressBar
+
+            done, total, unit = count
+            bar = ProgressBar(total=total, completed=done, width=30)  # total None: a pulsing bar
+            grid.add_row(self.spinner, bar, Text(f"{done}/{total} {unit}" if total else f"{done} {unit}"), text)
+        yield grid

@@ -82,13 +82,42 @@ class Command(cli.Application):
         except SwitchError as exc:
             raise self._usage_error(exc) from None
 
+    @staticmethod
+    def _handle_argument(val, argtype, name):
+        if isinstance(val, str):
+            switch = name if name.isupper() else ("-" if len(name) == 1 else "--") + name
+            _check_value(val, switch)
+            # int() takes '٣' and 4,000-digit numbers; only plain ASCII numbers are numbers here
+            if (argtype is int or isinstance(argtype, cli.Range)) and not re.fullmatch(r"-?[0-9]{1,18}", val):
+                expected = f"in {argtype}" if isinstance(argtype, cli.Range) else "a whole number"
+                raise UsageError(f"{switch} must be {expected}, not {val[:40]!r}", hint="give a plain decimal number")
+        return cli.Application._handle_argument(val, argtype, name)
+
     def _validate_args(self, swfuncs, tailargs):
+        import inspect
+
+        params = [p.name.upper() for p in inspect.signature(self.main).parameters.values()
+                  if p.kind in (p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)]
+        for position, value in enumerate(tailargs):
+            name = params[min(position, len(params) - 1)] if params else ""
+            _check_value(value, f"the {name} argument" if name else f"argument {position + 1}")
         try:
             return super()._validate_args(swfuncs, tailargs)
         except _PASS_THROUGH:
             raise
         except SwitchError as exc:
             raise self._usage_error(exc) from None
+
+
+def _check_value(value: str, what: str) -> None:
+    """No value on the command line is empty (it would silently mean the default) or holds a
+    control character (a trailing newline would pass a `$`-anchored check further on)."""
+    if value == "":
+        raise UsageError(f"{what} is empty", hint="give a value, or leave the switch out for its default")
+    bad = next((c for c in value if ord(c) < 32 or ord(c) == 127), None)
+    if bad is not None:
+        raise UsageError(f"{what} {value[:60]!r} holds the control character {bad!r}",
+                         hint="remove it (a trailing newline from a pasted value is the usual cause)")
 
 
 def _switch_message(text: str) -> str:

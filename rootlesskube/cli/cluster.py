@@ -57,9 +57,12 @@ class Up(Command):
         from ..drivers.base import ClusterSpec
         from ..errors import HostNotReady
         from ..host import ignore
+        from ..names import ssh_target
 
         ignored = ignore.validate(ignore.parse(self.ignore_checks), self.driver.lower()) if self.ignore_checks else ()
 
+        for host in self.join:
+            ssh_target(host)  # before the doctor runs
         ports = (("PORT_ETCD", self.port_etcd), ("PORT_KUBELET", self.port_kubelet), ("PORT_FLANNEL", self.port_flannel))
         spec = ClusterSpec(
             name=self.name, driver=self.driver, kubernetes=self.kubernetes, node_image=self.node_image,
@@ -110,8 +113,9 @@ class Status(Command):
 
     def main(self):
         from .. import cluster, ui
+        from ..names import dns1123_label
 
-        rows = cluster.status(self.name)
+        rows = cluster.status(None if self.name is None else dns1123_label(self.name, "cluster name"))
         if self.json:
             ui.emit_json(rows)
             return 0

@@ -23,9 +23,16 @@ class _KubeCommand(Command):
         created it (named with --cluster, or by its kubeconfig)."""
         import os
 
+        from .. import inputs
         from ..kube import Kubectl
+        from ..names import dns1123_label
         from ..pss.namespaces import cluster_defaults
         from ..workloads.target import record_in_use
+
+        if self.cluster is not None:
+            dns1123_label(self.cluster, "cluster name")
+        if self.kubeconfig is not None:
+            inputs.read_bytes(self.kubeconfig, "kubeconfig")  # a regular, readable file of bounded size
 
         record = record_in_use(self.cluster, self.kubeconfig or os.environ.get("KUBECONFIG"))
         kubeconfig = record.kubeconfig if self.cluster else self.kubeconfig or None

@@ -62,7 +62,9 @@ class PssCheck(Command):
         if self.namespace_file:
             level, version = check.enforce_policy_from(self.namespace_file)
         else:
-            level, version = self.level or "restricted", self.policy_version or "latest"
+            # None is "not given"; an empty value is refused by check_files, not taken as the default
+            level = "restricted" if self.level is None else self.level
+            version = "latest" if self.policy_version is None else self.policy_version
         records = check.check_files(self.files, level, version)
         if self.json:
             from .. import ui

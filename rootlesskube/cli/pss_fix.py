@@ -43,17 +43,26 @@ class PssFix(Command):
 
     def main(self):
         import sys
-        from pathlib import Path
 
-        from .. import ui
+        from .. import inputs, ui
+        from ..errors import RootlesskubeError, UsageError
         from ..pss.fixer import fix_file
-        from ..pss.levels import validate_level, validate_version
+        from ..pss.levels import BASELINE, RESTRICTED, validate_level, validate_version
 
-        validate_level(self.level)
+        if validate_level(self.level) not in (BASELINE, RESTRICTED):
+            raise UsageError(f"pss fix --level {self.level}: there is nothing to fix at that level",
+                             hint="use --level baseline or --level restricted")
         validate_version(self.policy_version)
+        if self.output is not None:
+            inputs.check_output(self.output, "output file (-o)")
         result = fix_file(self.file, self.level, self.policy_version)
         if self.output:
-            Path(self.output).write_text(result.fixed, encoding="utf-8")
+            try:
+                with open(self.output, "w", encoding="utf-8") as handle:
+                    handle.write(result.fixed)
+            except OSError as exc:
+                raise RootlesskubeError(f"cannot write {self.output}: {exc.strerror}",
+                                        hint="check the disk and the path") from None
         if self.json:
             ui.emit_json({"file": self.file, **result.as_dict()})
         elif self.diff:

@@ -32,11 +32,15 @@ class Run(Command):
     def main(self, recipe: str = None):
         from pathlib import Path
 
+        from .. import inputs, recipe_steps, report, ui
         from .. import recipe as recipes
-        from .. import recipe_steps, report, ui
         from ..host import ignore
 
-        loaded = recipes.load(recipe or recipes.DEFAULT_RECIPE)
+        if self.junit is not None:
+            inputs.check_output(self.junit, "JUnit report (--junit)", make_parents=True)
+        if self.artifacts is not None:
+            inputs.check_output_dir(self.artifacts, "artifacts folder (--artifacts)")
+        loaded = recipes.load(recipes.DEFAULT_RECIPE if recipe is None else recipe)
         ignored = ignore.validate(ignore.parse(self.ignore_checks), loaded.cluster.driver) if self.ignore_checks else ()
         steps = recipe_steps.plan(loaded, loaded.clusters())
         if self.dry_run:
@@ -116,11 +120,13 @@ class RecipesShow(Command):
     DESCRIPTION = "Print a recipe's YAML (a shipped recipe's name, or a path), to read or to copy and edit."
 
     def main(self, name: str):
+        from .. import inputs
         from .. import recipe as recipes
 
-        path = recipes.find(name)
-        recipes.load(name)  # a recipe that does not validate is reported, not shown as if it were fine
-        print(path.read_text(), end="")
+        path = str(recipes.find(name))
+        text = inputs.read_text(path, "recipe")  # read once: what is validated is what is shown
+        recipes.parse(text, path)  # a recipe that does not validate is reported, not shown as if it were fine
+        print(text, end="")
         return 0
 
 

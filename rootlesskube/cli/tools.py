@@ -25,8 +25,13 @@ class ToolsInstall(Command):
 
     def main(self, *names: str):
         from .. import tools, ui
+        from ..names import base_url
 
+        if self.base_url is not None:
+            base_url(self.base_url)
         wanted = names or ("kind", "kubectl")
+        for name in wanted:
+            tools.release(name)  # every name known before anything is downloaded
         installed = []
         for name in wanted:
             release = tools.release(name)

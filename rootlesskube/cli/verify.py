@@ -20,7 +20,7 @@ class Verify(Command):
 
     container = cli.SwitchAttr(["--container"], str, argname="NAME", excludes=["--pid"],
                                help="the running container to verify (podman runs as you)")
-    pid = cli.SwitchAttr(["--pid"], int, argname="PID",
+    pid = cli.SwitchAttr(["--pid"], cli.Range(1, 4194304), argname="PID",  # the kernel's largest pid_max
                          help="verify this process and every descendant (as container processes)")
     user = cli.SwitchAttr(["--user"], str, argname="NAME",
                           help="whose uid and subordinate ids count as rootless (default: you)")
@@ -34,6 +34,10 @@ class Verify(Command):
 
         if self.container is None and self.pid is None:
             raise UsageError("verify needs --container NAME or --pid PID", hint="see 'rootlesskube verify --help'")
+        if self.user is not None:
+            from ..names import user_name
+
+            user_name(self.user)
         user = UserIds.lookup(self.user)
         if self.container is not None:
             container_ref(self.container)

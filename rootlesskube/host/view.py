@@ -51,6 +51,10 @@ class HostView:
     def read(self, host_path: str) -> Optional[str]:
         """The file's text, None when it does not exist; HostReadError when unreadable."""
         try:
+            if not self.live:  # an image or fixture tree: any file may be a FIFO, a device or huge
+                from .readers import read_bounded
+
+                return read_bounded(self.path(host_path), host_path)
             return self.path(host_path).read_text(errors="replace")
         except FileNotFoundError:
             return None

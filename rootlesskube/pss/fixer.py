@@ -25,9 +25,7 @@ from __future__ import annotations
 import difflib
 import io
 import re
-import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import List
 
 from ..errors import UsageError
@@ -331,8 +329,10 @@ def _show(value) -> str:
 
 def fix_file(path: str, level: str = RESTRICTED, version: str = "latest") -> FixResult:
     """Read and fix one file (`-` is stdin)."""
-    try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read {path}: {exc}", hint="give a readable YAML manifest file") from None
-    return fix_text(text, level, version, source=path)
+    from .. import inputs
+
+    name = inputs.display_name(path)
+    text = inputs.read_text(path, "manifest")
+    for _ in inputs.compose_all(text, name):  # bounded: depth, aliases, duplicate keys, only core tags
+        pass
+    return fix_text(text, level, version, source=name)

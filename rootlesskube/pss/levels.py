@@ -22,7 +22,7 @@ LATEST = "latest"
 NEWEST_MINOR = 37
 """The largest MinimumVersion of any check (upstream master, 2026-07-01): `latest` means v1.37."""
 
-_VERSION = re.compile(r"v1\.(0|[1-9][0-9]*)")
+_VERSION = re.compile(r"v1\.(0|[1-9][0-9]{0,8})")  # at most 9 digits: int() stays cheap
 
 
 @dataclass(frozen=True)

@@ -8,21 +8,17 @@ into its items, each with its own line. Unreadable input raises ManifestError.
 
 from __future__ import annotations
 
-import json
 import os
-import sys
 from dataclasses import dataclass
 from typing import Iterator, List, Optional, Tuple
 
 import yaml
 
-from ..errors import UsageError
+from .. import inputs
 
-STDIN = "-"
-STDIN_NAME = "<stdin>"
+STDIN = inputs.STDIN
+STDIN_NAME = inputs.STDIN_NAME
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
-
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 # where each kind keeps its pod metadata and spec (the kinds PodSecurity admission evaluates)
 _TEMPLATE_PATHS = {
@@ -39,8 +35,8 @@ _TEMPLATE_PATHS = {
 WORKLOAD_KINDS = tuple(_TEMPLATE_PATHS)
 
 
-class ManifestError(UsageError):
-    """A manifest that cannot be read; the message names file, document and line."""
+ManifestError = inputs.InputError
+"""A manifest that cannot be read; the message names file, document and line (or file:line:col)."""
 
 
 @dataclass(frozen=True)
@@ -118,40 +114,23 @@ def _expand(path: str) -> List[str]:
 
 
 def _read(file: str) -> str:
-    try:
-        if file == STDIN:
-            return sys.stdin.read()
-        with open(file, encoding="utf-8") as handle:
-            return handle.read()
-    except FileNotFoundError:
-        raise ManifestError(f"{file}: no such file", hint="check the path given with -f") from None
-    except UnicodeDecodeError as exc:
-        raise ManifestError(f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start})",
-                            hint="give a YAML or JSON manifest") from None
-    except OSError as exc:
-        raise ManifestError(f"{file}: cannot be read ({exc.strerror})", hint="check the path and its permissions") from None
+    return inputs.read_text(file, "manifest")
 
 
 def _load_yaml(text: str, file: str) -> Iterator[Document]:
-    loader = _Loader(text)
+    loader = inputs.BoundedLoader("")  # only its (safe, bounded) constructor is used
     index = 0
     try:
-        while loader.check_node():
+        for node in inputs.compose_all(text, file):
             index += 1
-            node = loader.get_node()
+            if node is None:
+                continue
             obj = _construct(loader, node)
             if obj is None:
                 continue  # an empty document, as between two `---`
             yield from _documents(obj, file, index, node.start_mark.line + 1, _item_lines(node))
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        line = f", line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ManifestError(f"{file}: document {max(index, 1)}{line}: not valid YAML ({problem})",
-                            hint="fix the YAML syntax at that line") from None
-    except (TypeError, RecursionError) as exc:  # an unhashable mapping key, a recursive alias
-        raise ManifestError(f"{file}: document {index}: not a Kubernetes object ({exc})",
-                            hint="use plain string keys and no recursive anchors") from None
+        raise inputs.yaml_error(file, exc, max(index, 1)) from None
     finally:
         loader.dispose()
 
@@ -185,11 +164,7 @@ def _item_lines(node) -> List[int]:
 
 
 def _load_json(text: str, file: str) -> List[Document]:
-    try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ManifestError(f"{file}: document 1, line {exc.lineno}: not valid JSON ({exc.msg})",
-                            hint="fix the JSON syntax at that line") from None
+    obj = inputs.load_json(text, file)
     return list(_documents(obj, file, 1, 1, []))
 
 
@@ -198,6 +173,7 @@ def _documents(obj, file: str, index: int, line: int, item_lines: List[int]) -> 
         what = "has no kind" if isinstance(obj, dict) else f"is a {type(obj).__name__}, not an object"
         raise ManifestError(f"{file}: document {index}, line {line}: {what}, so it is not a Kubernetes object",
                             hint="each document needs apiVersion, kind and metadata")
+    _check_shape(obj, f"{file}: document {index}, line {line}")
     items = list_items(obj)
     if items is not None:
         for number, item in enumerate(items):
@@ -205,6 +181,23 @@ def _documents(obj, file: str, index: int, line: int, item_lines: List[int]) -> 
             if not isinstance(item, dict) or not item.get("kind"):
                 raise ManifestError(f"{file}: document {index}, line {item_line}: item {number} of the "
                                     f"{obj['kind']} has no kind", hint="each item needs apiVersion and kind")
+            _check_shape(item, f"{file}: document {index}, line {item_line}")
             yield Document(file, index, item_line, item, number)
         return
     yield Document(file, index, line, obj)
+
+
+def _check_shape(obj: dict, where: str) -> None:
+    """kind a string, metadata a mapping with string names: what every reader of a Document relies on."""
+    if not isinstance(obj.get("kind"), str):
+        raise ManifestError(f"{where}: kind is a {type(obj['kind']).__name__}, not a string",
+                            hint="kind names the object's type, e.g. kind: Pod")
+    metadata = obj.get("metadata")
+    if metadata is not None and not isinstance(metadata, dict):
+        raise ManifestError(f"{where}: metadata is a {type(metadata).__name__}, not a mapping",
+                            hint="metadata holds name, namespace and labels")
+    for key in ("name", "generateName", "namespace"):
+        value = (metadata or {}).get(key)
+        if value is not None and not isinstance(value, str):
+            raise ManifestError(f"{where}: metadata.{key} is a {type(value).__name__}, not a string",
+                                hint=f"write metadata.{key} as a string")

@@ -13,6 +13,7 @@ import pytest
 
 from host_setup import lab
 from host_setup.lab import Assignment
+from rootlesskube.errors import UsageError
 from rootlesskube.host import subids
 
 
@@ -30,7 +31,7 @@ def test_port_blocks_never_overlap_and_fill_gaps():
 @pytest.mark.parametrize("suffix", [".json", ".csv"])
 def test_roster_round_trip(tmp_path, suffix):
     path = tmp_path / f"roster{suffix}"
-    rows = [a("x", 20000, 20009), a("y", 20010, 20019)]
+    rows = [a("x", 20000, 20009), Assignment("y", 1002, 165536, 65536, 165536, 65536, 20010, 20019)]
     path.write_text(lab.roster_text(path, rows))
     assert lab.read_roster(path) == rows
 
@@ -38,7 +39,7 @@ def test_roster_round_trip(tmp_path, suffix):
 def test_a_broken_roster_is_a_usage_error(tmp_path):
     path = tmp_path / "r.json"
     path.write_text('[{"user": "x"}]')
-    with pytest.raises(Exception, match="cannot read the roster"):
+    with pytest.raises(UsageError, match=r":1:2: the key 'uid' is missing$"):
         lab.read_roster(path)
 
 

@@ -168,11 +168,11 @@ def test_cli_bad_level_and_missing_file_are_usage_errors(cli, tmp_path):
     code, out, err = cli("pss", "fix", "-f", BLOG / "01.pmm2.yaml", "--level", "strict")
     assert (code, out) == (2, "") and "error: 'strict' is not a Pod Security level" in err
     code, _, err = cli("pss", "fix", "-f", tmp_path / "missing.yaml")
-    assert code == 2 and "error: cannot read" in err
+    assert code == 2 and f"error: {tmp_path / 'missing.yaml'}: no such manifest" in err
     bad = tmp_path / "bad.yaml"
     bad.write_text("kind: Pod\n  spec: [\n")
     code, _, err = cli("pss", "fix", "-f", bad)
-    assert code == 2 and "document 1 is not valid YAML" in err
+    assert code == 2 and f"error: {bad}:2:7: not valid YAML: mapping values are not allowed" in err
 
 
 def test_null_and_partial_security_contexts_are_completed_not_replaced():

@@ -62,12 +62,14 @@ def test_apply_creates_then_updates_then_is_unchanged(scenario, cli):
     assert scenario.kubectl_calls()[0] == ["kubectl", "apply", "-f", "-"]
 
 
-def test_kubeconfig_from_switch_or_environment(scenario, cli, monkeypatch):
-    cli("ns", "apply", NS, "--enforce", "baseline", "--kubeconfig", "/tmp/a.yaml")
+def test_kubeconfig_from_switch_or_environment(scenario, cli, monkeypatch, tmp_path):
+    kubeconfig = tmp_path / "a.yaml"
+    kubeconfig.write_text("apiVersion: v1\nkind: Config\n")
+    cli("ns", "apply", NS, "--enforce", "baseline", "--kubeconfig", kubeconfig)
     monkeypatch.setenv("KUBECONFIG", "/tmp/b.yaml")
     cli("ns", "show", NS)
     calls = [c for c in standin_lib.calls(scenario.state) if c["tool"] == "kubectl"]
-    assert calls[0]["argv"][:3] == ["kubectl", "--kubeconfig", "/tmp/a.yaml"]
+    assert calls[0]["argv"][:3] == ["kubectl", "--kubeconfig", str(kubeconfig)]
     # $KUBECONFIG reaches kubectl unchanged (it may list several files)
     assert calls[1]["argv"] == ["kubectl", "get", "namespace", NS, "-o", "json"]
     assert calls[1]["env"]["KUBECONFIG"] == "/tmp/b.yaml"
@@ -163,7 +165,7 @@ def rk_cluster(scenario, tmp_path, monkeypatch):
     return kubeconfig
 
 
-def test_show_gives_the_cluster_default_of_a_cluster_rootlesskube_created(scenario, cli, rk_cluster):
+def test_show_gives_the_cluster_default_of_a_cluster_rootlesskube_created(scenario, cli, rk_cluster, tmp_path):
     for switch in (["--cluster", "rk"], ["--kubeconfig", str(rk_cluster)]):
         code, out, err = cli("ns", "show", *switch)
         assert (code, err) == (0, "")
@@ -179,7 +181,9 @@ def test_show_gives_the_cluster_default_of_a_cluster_rootlesskube_created(scenar
     assert data[0]["source"] == {"enforce": "cluster default", "audit": "built-in default",
                                  "warn": "built-in default"}
     # another cluster's kubeconfig: the built-in default, as before
-    code, out, _ = cli("ns", "show", "default", "--kubeconfig", "/tmp/another.yaml")
+    another = tmp_path / "another.yaml"
+    another.write_text("apiVersion: v1\nkind: Config\n")
+    code, out, _ = cli("ns", "show", "default", "--kubeconfig", another)
     assert out.splitlines()[1].split()[1:3] == ["unlabeled", "(privileged:latest)"]
     code, _, err = cli("ns", "show", "--cluster", "nope")
     assert code == 1 and "error: rootlesskube knows no cluster named 'nope'" in err

@@ -147,10 +147,10 @@ def test_an_unlabeled_namespace_enforces_privileged_and_says_so(cli, tmp_path):
 
 
 @pytest.mark.parametrize("text, expected", [
-    ("kind: Pod\nmetadata: {name: a}\n---\nkind: Pod\n  bad: [\n", "{path}: document 2, line 5: not valid YAML ("),
+    ("kind: Pod\nmetadata: {name: a}\n---\nkind: Pod\n  bad: [\n", "{path}:5:6: not valid YAML (document 2): mapping values are not allowed"),
     ("- just\n- a list\n", "{path}: document 1, line 1: is a list, not an object, so it is not a Kubernetes object"),
     ("replicas: 3\n", "{path}: document 1, line 1: has no kind, so it is not a Kubernetes object"),
-    ('{"kind": "Pod",\n "spec": }', "{path}: document 1, line 2: not valid JSON (Expecting value)"),
+    ('{"kind": "Pod",\n "spec": }', "{path}:2:10: not valid JSON: Expecting value"),
     (SERVICE, "no Pod or workload with a pod template in {path}\n"),
     ("kind: Pod\nmetadata: {name: w}\nspec:\n  containers: oops\n",
      "{path}: document 1, line 1: Pod 'w': the pod spec has a field of the wrong type or value"),
@@ -180,7 +180,7 @@ def test_bad_switches_exit_2(cli, tmp_path, args, message):
 
 def test_missing_file_and_conflicting_switches(cli, tmp_path):
     code, _, err = cli("pss", "check", "-f", str(tmp_path / "nope.yaml"))
-    assert (code, err) == (2, f"error: {tmp_path / 'nope.yaml'}: no such file\nhint: check the path given with -f\n")
+    assert (code, err) == (2, f"error: {tmp_path / 'nope.yaml'}: no such manifest\nhint: check the path\n")
     code, _, err = cli("pss", "check", "-f", "x", "--namespace-labels-from", "ns.yaml", "--level", "baseline")
     assert code == 2 and "--level" in err
 

@@ -107,11 +107,11 @@ def test_the_shipped_lab_recipe_plans_from_the_roster_in_the_working_directory(c
     assert code == 0, err
     assert ("     create or reuse kind cluster lab-ana; API server on 127.0.0.1:20000; host port 20001 -> node "
             "port 30443; wait 300s for Ready nodes") in out.splitlines()
-    roster.write_text(host_lab.roster_text(roster, [Assignment("Ana_", 1001, 100000, 65536, 100000, 65536,
+    roster.write_text(host_lab.roster_text(roster, [Assignment("ana_", 1001, 100000, 65536, 100000, 65536,
                                                                20000, 20004)]))
     code, out, err = cli("run", "lab", "--dry-run")
     assert code == 2
-    assert err.startswith("error: the cluster name of lab user 'Ana_' 'lab-Ana_' is not a valid DNS-1123 label")
+    assert err.startswith("error: the cluster name of lab user 'ana_' 'lab-ana_' is not a valid DNS-1123 label")
     assert standins.calls() == []
 
 

@@ -89,9 +89,12 @@ def test_the_copy_rootlesskube_installed_wins_over_path(monkeypatch, tmp_path):
 
 
 def test_missing_podman_compose_is_not_fixed_with_the_distributions_package(monkeypatch, tmp_path):
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    monkeypatch.setenv("PATH", f"{empty}{os.pathsep}{STANDINS}")  # no podman-compose anywhere
+    tools = tmp_path / "standins"  # every stand-in but podman-compose's
+    tools.mkdir()
+    for standin in STANDINS.iterdir():
+        if standin.name != "podman-compose":
+            (tools / standin.name).symlink_to(standin)
+    monkeypatch.setenv("PATH", str(tools))  # no podman-compose anywhere
     user = pwd.getpwuid(os.getuid()).pw_name
     check = run_doctor(HostView("/"), user, "usernetes").get("tool.podman-compose")
     assert check.status == "fail"

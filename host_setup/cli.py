@@ -157,10 +157,12 @@ class Lab(Command):
     as_json = cli.Flag("--json", help="print the roster as JSON on stdout")
 
     def main(self):
+        from dataclasses import asdict
         from pathlib import Path
 
         from rootlesskube import ui
         from rootlesskube.host.view import HostView
+        from rootlesskube.recipe import roster as roster_file
 
         from . import atomic, lab
         from .apply import run_command
@@ -168,7 +170,7 @@ class Lab(Command):
         require_root("lab")
         wanted = lab.lab_users(self.users, self.count, self.prefix)
         roster_path = Path(self.roster)
-        roster = lab.read_roster(roster_path)
+        roster = roster_file.read_roster(roster_path)
         if not self.yes:
             confirm(f"Prepare {len(wanted)} lab users ({', '.join(wanted)})?")
 
@@ -181,10 +183,10 @@ class Lab(Command):
         with ui.step(f"preparing {len(wanted)} lab users"):
             result = lab.prepare_lab(view, wanted, roster, self.ports_per_user, self.subid_count,
                                      create_user, run_command)
-        text = lab.roster_text(roster_path, result)
+        text = roster_file.roster_text(roster_path, result)
         atomic.replace_file(roster_path.resolve(), atomic.read_text(roster_path), text, mode=0o644)
         if self.as_json:
-            ui.emit_json([lab.asdict(a) for a in result])
+            ui.emit_json([asdict(a) for a in result])
         else:
             sys.stdout.write(_roster_table(result))
         ui.say(f"roster written to {roster_path}")

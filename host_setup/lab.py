@@ -6,40 +6,21 @@ re-running with more users keeps every assignment already in it.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import pwd
-from dataclasses import asdict, dataclass, fields
-from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional
 
 from rootlesskube.errors import UsageError
-from rootlesskube.host import users
+from rootlesskube.host import content, users
 from rootlesskube.host.view import HostView
+from rootlesskube.recipe.roster import Assignment
 
-from . import atomic, content, subid
+from . import atomic, subid
 from .apply import Runner, apply_plan
 from .plan import Target, linger_action, subid_actions
 
 FIRST_PORT = 20000
 # Usernetes publishes 6443, 10250, 2379 and 8472/udp; kind and minikube need an API port.
 MIN_PORTS_PER_USER = 5
-
-
-@dataclass(frozen=True)
-class Assignment:
-    user: str
-    uid: int
-    subuid_start: int
-    subuid_count: int
-    subgid_start: int
-    subgid_count: int
-    port_first: int
-    port_last: int
-
-
-COLUMNS = [f.name for f in fields(Assignment)]
 
 
 def lab_users(users: Optional[str], count: Optional[int], prefix: str) -> List[str]:
@@ -58,41 +39,6 @@ def lab_users(users: Optional[str], count: Optional[int], prefix: str) -> List[s
     for name in wanted:
         names.user_name(name)
     return list(dict.fromkeys(wanted))
-
-
-def read_roster(path: Path) -> List[Assignment]:
-    """The roster's rows, validated as a whole (roster_check); [] when the file does not exist yet,
-    whose folder must then exist and be writable (checked before any user is created)."""
-    import os
-
-    from rootlesskube import inputs
-
-    from . import roster_check
-
-    kind = _kind(path)
-    if not os.path.lexists(path):
-        inputs.check_output(str(path), "roster")
-        return []
-    rows = roster_check.read_rows(str(path), kind, COLUMNS)
-    roster_check.check_rows(rows)
-    return [Assignment(**row) for _, row in rows]
-
-
-def roster_text(path: Path, assignments: Sequence[Assignment]) -> str:
-    if _kind(path) == "json":
-        return json.dumps([asdict(a) for a in assignments], indent=2) + "\n"
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(asdict(a) for a in assignments)
-    return out.getvalue()
-
-
-def _kind(path: Path) -> str:
-    suffix = path.suffix.lower()
-    if suffix not in (".json", ".csv"):
-        raise UsageError(f"the roster {path} must end in .json or .csv", hint="for example --roster lab.json")
-    return suffix[1:]
 
 
 def port_block(taken: List[Assignment], per_user: int, first_port: int = FIRST_PORT) -> range:

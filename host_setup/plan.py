@@ -10,14 +10,15 @@ import stat
 from dataclasses import dataclass
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
-from rootlesskube.host import check_system, fixes, ids, subids, users
+from rootlesskube.host import content, fixes, ids, subids, users
+from rootlesskube.host.content import Unparsable
 from rootlesskube.host.model import FAIL, PASS, SKIP, CheckResult
 from rootlesskube.host.readers import read_sysctl
+from rootlesskube.host.sysctls import SYSCTLS
 from rootlesskube.host.view import HostView
 
-from . import content, facts, subid
+from . import facts, subid
 from .atomic import read_text
-from .content import Unparsable
 from .model import REBOOT, RELOGIN, Action, FileChange
 from .subid import UnparsableFile
 
@@ -25,13 +26,6 @@ SYSTEMD_SKIPPED = "systemd not present: skipped"
 KERNEL_CMDLINE_FLAG = "--kernel-cmdline"
 PACKAGES_FLAG = "--packages"
 
-SYSCTLS: Dict[str, Dict[str, str]] = {
-    ids.USERNS_MAX: {"user.max_user_namespaces": "28633"},
-    ids.USERNS_DEBIAN_CLONE: {"kernel.unprivileged_userns_clone": "1"},
-    # the doctor's minimums, so what apply sets is what the check asks for
-    ids.SYSCTL_INOTIFY: {key: str(value) for key, value in check_system.INOTIFY.items()},
-    ids.SYSCTL_KEYS: {key: str(value) for key, value in check_system.KEYS.items()},
-}
 SUBID_FILES = {ids.SUBUID: (content.SUBUID, "--add-subuids"), ids.SUBGID: (content.SUBGID, "--add-subgids")}
 PACKAGE_CHECKS = (ids.PODMAN, ids.NEWUIDMAP, ids.NEWGIDMAP, ids.NETWORK_HELPER)
 PACKAGED_PROGRAMS = ("podman", "newuidmap", "slirp4netns", "fuse-overlayfs")
@@ -52,7 +46,7 @@ class Target:
 
 @dataclass(frozen=True)
 class Options:
-    subid_count: int = 65536
+    subid_count: int = content.SUBID_COUNT
     unprivileged_port_start: Optional[int] = None
 
 

@@ -20,11 +20,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from host_setup import roster_check
-from host_setup.lab import COLUMNS
-from rootlesskube import inputs, recipe
+from rootlesskube import inputs
 from rootlesskube.errors import UsageError
 from rootlesskube.pss.manifests import load_text
+from rootlesskube.recipe import load as recipe
+from rootlesskube.recipe import roster_check
+from rootlesskube.recipe.roster import COLUMNS
 
 REPO = Path(__file__).resolve().parents[1]
 TIME_BOUND = 5.0  # seconds for one parse or one rejected command (generous: 2 shared cores)
@@ -379,7 +380,7 @@ def test_a_fifo_never_blocks(fifo_tree, args, code):
 
 
 def test_a_fifo_roster_never_blocks(fifo_tree):
-    code = ("from host_setup.lab import read_roster; from pathlib import Path\n"
+    code = ("from rootlesskube.recipe.roster import read_roster; from pathlib import Path\n"
             "try:\n    read_roster(Path('fifo.json'))\nexcept Exception as exc:\n    print(exc)\n")
     os.mkfifo(fifo_tree / "fifo.json")
     result = subprocess.run([sys.executable, "-c", code], cwd=fifo_tree, env={**os.environ, "PYTHONPATH": str(REPO)},

@@ -101,8 +101,9 @@ def test_next_step_is_the_first_user_side_fix_otherwise():
 
 
 def test_run_says_what_it_will_do_and_how_long_before_the_doctor_and_the_pulls():
-    from rootlesskube import recipe, recipe_steps
     from rootlesskube.cli.recipes import announce
+    from rootlesskube.recipe import load as recipe
+    from rootlesskube.recipe import steps as recipe_steps
 
     loaded = recipe.load(recipe.DEFAULT_RECIPE)
     text = announce(loaded, recipe_steps.plan(loaded, loaded.clusters()))

@@ -32,9 +32,11 @@ class Run(Command):
     def main(self, recipe: str = None):
         from pathlib import Path
 
-        from .. import inputs, recipe_steps, report, ui
-        from .. import recipe as recipes
+        from .. import inputs, ui
         from ..host import ignore
+        from ..recipe import load as recipes
+        from ..recipe import report
+        from ..recipe import steps as recipe_steps
 
         if self.junit is not None:
             inputs.check_output(self.junit, "JUnit report (--junit)", make_parents=True)
@@ -101,8 +103,8 @@ class RecipesList(Command):
     json = cli.Flag(["--json"], help="print the list as JSON on stdout")
 
     def main(self):
-        from .. import recipe as recipes
         from .. import ui
+        from ..recipe import load as recipes
 
         rows = [{"name": name, "description": recipes.load(name).description, "path": str(path)}
                 for name, path in recipes.shipped().items()]
@@ -121,7 +123,7 @@ class RecipesShow(Command):
 
     def main(self, name: str):
         from .. import inputs
-        from .. import recipe as recipes
+        from ..recipe import load as recipes
 
         path = str(recipes.find(name))
         text = inputs.read_text(path, "recipe")  # read once: what is validated is what is shown

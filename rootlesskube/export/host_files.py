@@ -10,16 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
-from host_setup import content
-from host_setup.plan import SYSCTLS, Options
-from host_setup.subid import common_free_start
-from rootlesskube.host import ids
-from rootlesskube.host.requirements import REQUIREMENTS
+from ..host import content, ids, subids
+from ..host.content import SUBID_COUNT
+from ..host.requirements import REQUIREMENTS
+from ..host.sysctls import SYSCTLS
 
 # On a fresh VM these are the sysctl checks that can fail; the user-namespace ones
 # (userns.max, userns.debian-clone) are distribution defaults that a VM image already has.
 SYSCTL_CHECKS = (ids.SYSCTL_INOTIFY, ids.SYSCTL_KEYS)
-SUBID_COUNT = Options().subid_count
 LINGER_DIR = "/var/lib/systemd/linger"
 SUBID_FILES = (content.SUBUID, content.SUBGID)
 
@@ -47,7 +45,7 @@ def sysctls(unprivileged_port_start: Optional[int]) -> Dict[str, str]:
 
 def subid_start(count: int = SUBID_COUNT) -> int:
     """The range host_setup gives the first user on a host with empty /etc/subuid and /etc/subgid."""
-    return common_free_start([], [], count)
+    return subids.free_range([], count)
 
 
 def host_files(user: str, unprivileged_port_start: Optional[int] = None) -> List[HostFile]:

@@ -122,7 +122,7 @@ def _is_public_key(line: str) -> bool:
 
 def recipe_name(name: str) -> str:
     """A shipped kind recipe without a lab: the VM has no copy of a local file, and installs only kind and kubectl."""
-    from ..recipe import load, shipped
+    from ..recipe.load import load, shipped
 
     usable = [n for n in shipped() if _runs_on_a_new_vm(load(n))]
     if name not in shipped():

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence
 
 # the files host_setup writes: its pure content module is the one place they are named
-from host_setup.content import (  # noqa: F401  (re-exported for the checks)
+from .content import (  # noqa: F401  (re-exported for the checks)
     CGROUP_V2_WITHOUT_SYSTEMD,
     DELEGATE_CONF,
     MODULES_LOAD_CONF,
@@ -25,7 +25,6 @@ from host_setup.content import (  # noqa: F401  (re-exported for the checks)
     cgroup_v2_kernel_args,
     device_udev_line,
 )
-
 from .view import HostView
 
 # the root part, installed root-owned (README.md, "Preparing the host"); named by its full path because

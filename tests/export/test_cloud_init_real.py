@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from host_setup import content
 from rootlesskube.export import cloud_init, host_files, vm
+from rootlesskube.host import content
 from tests.export.test_butane import KEY
 
 CLOUD_INIT = shutil.which("cloud-init")

@@ -7,7 +7,7 @@ from typing import Dict
 
 import pytest
 
-from host_setup import content
+from rootlesskube.host import content
 from rootlesskube.host.doctor import run_doctor
 from tests.host.hosttree import DEBIAN12, RHEL8, UBUNTU, UID, USER, HostTree, healthy
 

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from host_setup import content
-from host_setup.content import Unparsable
+from rootlesskube.host import content
+from rootlesskube.host.content import Unparsable
 
 
 def test_delegate_conf_fresh():

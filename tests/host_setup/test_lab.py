@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from host_setup import lab
-from host_setup.lab import Assignment
 from rootlesskube.errors import UsageError
 from rootlesskube.host import subids
+from rootlesskube.recipe import roster
+from rootlesskube.recipe.roster import Assignment
 
 
 def a(user, first, last):
@@ -32,15 +33,15 @@ def test_port_blocks_never_overlap_and_fill_gaps():
 def test_roster_round_trip(tmp_path, suffix):
     path = tmp_path / f"roster{suffix}"
     rows = [a("x", 20000, 20009), Assignment("y", 1002, 165536, 65536, 165536, 65536, 20010, 20019)]
-    path.write_text(lab.roster_text(path, rows))
-    assert lab.read_roster(path) == rows
+    path.write_text(roster.roster_text(path, rows))
+    assert roster.read_roster(path) == rows
 
 
 def test_a_broken_roster_is_a_usage_error(tmp_path):
     path = tmp_path / "r.json"
     path.write_text('[{"user": "x"}]')
     with pytest.raises(UsageError, match=r":1:2: the key 'uid' is missing$"):
-        lab.read_roster(path)
+        roster.read_roster(path)
 
 
 def test_lab_users_from_count_and_prefix():

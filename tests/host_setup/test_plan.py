@@ -4,11 +4,10 @@ import os
 
 import pytest
 
-from host_setup import content
 from host_setup.apply import CHANGED, MANUAL, NEEDS_FLAG, REFUSED, SKIPPED, UNCHANGED, apply_plan, pending
 from host_setup.model import REBOOT, RELOGIN
 from host_setup.plan import Options, Target, build_plan
-from rootlesskube.host import ids
+from rootlesskube.host import content, ids
 from rootlesskube.host.model import FAIL, PASS, WARN, CheckResult
 from tests.host_setup.trees import FEDORA, failing, tree
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from host_setup import content
 from host_setup.apply import CHANGED, REFUSED, apply_plan
 from host_setup.plan import Target, build_plan
-from rootlesskube.host import ids
+from rootlesskube.host import content, ids
 from rootlesskube.host.doctor import run_doctor
 from tests.host.hosttree import DEBIAN12, UBUNTU, UID, USER, HostTree, healthy
 

@@ -11,9 +11,9 @@ import time
 
 import yaml
 
-from host_setup import lab as host_lab
-from host_setup.lab import Assignment
 from rootlesskube import cluster, paths
+from rootlesskube.recipe import roster as host_lab
+from rootlesskube.recipe.roster import Assignment
 from tests.conftest import REPO
 from tests.recipes.conftest import recipe_text
 
@@ -130,8 +130,8 @@ workloads:
 
 
 def test_a_usernetes_lab_gives_each_user_its_own_api_etcd_kubelet_and_flannel_ports(write_recipe, tmp_path):
-    from rootlesskube import recipe
     from rootlesskube.drivers.usernetes import UsernetesDriver
+    from rootlesskube.recipe import load as recipe
 
     roster = tmp_path / "rootlesskube-lab.json"
     rows = [Assignment(user, 1001 + i, 100000 + 65536 * i, 65536, 100000 + 65536 * i, 65536, 20000 + 5 * i,
@@ -150,8 +150,8 @@ def test_a_usernetes_lab_gives_each_user_its_own_api_etcd_kubelet_and_flannel_po
 def test_a_usernetes_lab_refuses_port_mappings_and_a_block_too_small(write_recipe, tmp_path):
     import pytest
 
-    from rootlesskube import recipe
     from rootlesskube.errors import UsageError
+    from rootlesskube.recipe import load as recipe
 
     roster = tmp_path / "rootlesskube-lab.json"
     roster.write_text(host_lab.roster_text(roster, [Assignment("ana", 1001, 100000, 65536, 100000, 65536,

@@ -14,8 +14,8 @@ import xml.etree.ElementTree as ET
 import pytest
 import yaml
 
-from rootlesskube import recipe
 from rootlesskube import run as runner
+from rootlesskube.recipe import load as recipe
 from rootlesskube.workloads import pmm
 from tests.workloads.pmm_world import PmmWorld
 

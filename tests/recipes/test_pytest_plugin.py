@@ -82,7 +82,7 @@ def test_the_plugin_costs_nothing_when_the_fixture_is_not_used(standins, tmp_pat
 
         def test_plain():
             loaded = sorted(m for m in sys.modules if m == "rootlesskube" or m.startswith("rootlesskube."))
-            assert loaded == ["rootlesskube", "rootlesskube.pytest_plugin"]  # no recipe, cluster or rich
+            assert loaded == ["rootlesskube", "rootlesskube.recipe", "rootlesskube.recipe.pytest_plugin"]  # no recipe, cluster or rich
         """)
     folder = project(tmp_path, recipe_text(), tests, conftest="")
     result = run_pytest(folder)

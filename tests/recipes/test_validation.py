@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from rootlesskube import recipe
-from rootlesskube.recipe_schema_types import SchemaError
+from rootlesskube.recipe import load as recipe
+from rootlesskube.recipe.fields import SchemaError
 from tests.recipes.conftest import recipe_text
 
 GOOD = recipe_text()
@@ -201,7 +201,7 @@ def test_the_negative_control_expects_the_rejection():
 
 
 def test_the_published_json_schema_is_the_loaders():
-    published = json.loads((recipe.RECIPES_DIR.parent / "recipe_schema.json").read_text())
+    published = json.loads(recipe.SCHEMA_FILE.read_text())
     assert published == recipe.json_schema()
     assert published["properties"]["cleanup"]["enum"] == ["always", "on-success", "never"]
     assert published["required"] == ["apiVersion", "kind", "metadata", "cluster"]

@@ -25,18 +25,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from .drivers import DRIVERS
-from .drivers.base import CONTAINER_RUNTIMES, DIGEST_PATTERN, PSS_LEVELS, USERNETES_PORTS, ClusterSpec, PortMapping
-from .errors import UsageError
-from .names import dns1123_label
-from .pss.labels import ModePolicy, PssLabels
-from .pss.levels import validate_version
-from .recipe_schema_types import Fields, Int, List_, Obj, Path_, SchemaError, Str, Tagged, compose
+from ..drivers import DRIVERS
+from ..drivers.base import CONTAINER_RUNTIMES, DIGEST_PATTERN, PSS_LEVELS, USERNETES_PORTS, ClusterSpec, PortMapping
+from ..errors import UsageError
+from ..names import dns1123_label
+from ..pss.labels import ModePolicy, PssLabels
+from ..pss.levels import validate_version
+from .fields import Fields, Int, List_, Obj, Path_, SchemaError, Str, Tagged, compose
 
 API_VERSION = "rootlesskube.dev/v1alpha1"
 KIND = "Recipe"
 DEFAULT_RECIPE = "kind-pmm3-restricted"
-RECIPES_DIR = Path(__file__).resolve().parent / "recipes"
+
+def _recipes_dir() -> Path:
+    """The shipped recipes: the top-level recipes/ of a checkout, which a wheel packages as
+    rootlesskube/recipe/shipped/ (pyproject.toml's package-dir)."""
+    here = Path(__file__).resolve().parent
+    packaged = here / "shipped"
+    return packaged if packaged.is_dir() else here.parent.parent / "recipes"
+
+
+RECIPES_DIR = _recipes_dir()
+SCHEMA_FILE = RECIPES_DIR / "recipe_schema.json"
 CLEANUP_POLICIES = ("always", "on-success", "never")
 EXPECT = ("ready", "rejected")
 SCHEMA_ID = "https://rootlesskube.dev/schemas/recipe-v1alpha1.json"
@@ -48,7 +58,7 @@ def _name(what: str) -> Str:
 
 
 def _node_image(value: str) -> None:
-    from .podman import image_ref
+    from ..podman import image_ref
 
     image_ref(value)
     if not re.search(DIGEST_PATTERN, value):
@@ -106,7 +116,7 @@ CHECK = Tagged({
 
 
 def _check_id(value: str) -> None:
-    from .host.ignore import syntax
+    from ..host.ignore import syntax
 
     syntax([value], "doctor.ignore")
 
@@ -198,7 +208,7 @@ class Recipe:
 
 
 def json_schema() -> dict:
-    """The JSON Schema published for editors (rootlesskube/recipe_schema.json), rendered from RECIPE."""
+    """The JSON Schema published for editors (recipes/recipe_schema.json), rendered from RECIPE."""
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID,
             "title": "rootlesskube recipe", **RECIPE.json_schema()}
 
@@ -226,7 +236,7 @@ def find(name_or_path: str) -> Path:
 
 def load(name_or_path: str) -> Recipe:
     """Find, read and validate a recipe; UsageError (file:line:col) when anything is wrong."""
-    from . import inputs
+    from .. import inputs
 
     path = find(name_or_path)
     return parse(inputs.read_text(str(path), "recipe"), str(path))
@@ -266,7 +276,7 @@ def parse(text: str, file: str) -> Recipe:
 
 def _ignore_checks(doctor: dict, driver: str, file: str) -> Tuple[str, ...]:
     """doctor.ignore, each id one the doctor has for the recipe's driver."""
-    from .host import ignore
+    from ..host import ignore
 
     if "ignore" not in doctor:
         return ()
@@ -360,7 +370,7 @@ def lab_clusters(base: ClusterSpec, lab: Lab) -> List[ClusterSpec]:
     import pwd
     from dataclasses import replace
 
-    from host_setup.lab import read_roster
+    from .roster import read_roster
 
     roster_path = Path(lab.roster)
     if not roster_path.is_file():

@@ -12,10 +12,10 @@ import shutil
 from pathlib import Path
 from typing import List
 
-from . import cluster, paths, ui
-from .drivers import get_driver
-from .drivers.base import ClusterSpec
-from .errors import RootlesskubeError
+from .. import cluster, paths, ui
+from ..drivers import get_driver
+from ..drivers.base import ClusterSpec
+from ..errors import RootlesskubeError
 
 NOT_RUNNING = ("Pending", "Failed", "Unknown")
 LOG_TAIL_LINES = 500
@@ -41,7 +41,7 @@ def collect_cluster(spec: ClusterSpec, folder: Path) -> List[Path]:
     written: List[Path] = []
     if not (folder / "driver-logs").exists():
         written += _driver_logs(spec, folder / "driver-logs")
-    from .kube import Kubectl
+    from ..kube import Kubectl
 
     kubectl = Kubectl(str(cluster.kubeconfig_path(spec.name)), timeout=TIMEOUT)
     written.append(_save(folder, "events.json", kubectl, ["get", "events", "-A", "-o", "json"]))

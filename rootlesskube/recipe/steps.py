@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from . import cluster, paths, ui
-from .drivers.base import ClusterSpec
-from .errors import EXIT_INTERRUPTED, EXIT_OK, RootlesskubeError, VerificationFailed
-from .recipe import Check, Namespace, Recipe, Workload
+from .. import cluster, paths, ui
+from ..drivers.base import ClusterSpec
+from ..errors import EXIT_INTERRUPTED, EXIT_OK, RootlesskubeError, VerificationFailed
+from .load import Check, Namespace, Recipe, Workload
 
 PSA_REJECTED = "violates PodSecurity"  # kubectl's admission error text (contracts §5.2)
 
@@ -187,7 +187,7 @@ class Runner:
         return self.result.artifacts_dir
 
     def _collect(self) -> None:
-        from .recipe_artifacts import collect_cluster, move_bring_up_logs
+        from .artifacts import collect_cluster, move_bring_up_logs
 
         step, record = self._failed, self._failed_record
         assert step is not None and record is not None
@@ -262,7 +262,7 @@ class _recorded:
 
 # --- the actions, one per step kind ---
 def _kubectl(spec: ClusterSpec, timeout: float):
-    from .kube import Kubectl
+    from ..kube import Kubectl
 
     return Kubectl(str(cluster.kubeconfig_path(spec.name)), timeout=timeout)
 
@@ -289,7 +289,7 @@ def _doctor(runner: Runner, step: PlannedStep, record: ui.StepRecord) -> None:
 
 
 def _pss_check(runner: Runner, step: PlannedStep, record: ui.StepRecord) -> None:
-    from .pss.check import check_files, lines
+    from ..pss.check import check_files, lines
 
     check: Check = step.item
     records = check_files(list(check.files), check.level, check.version)
@@ -322,7 +322,7 @@ def _up(runner: Runner, step: PlannedStep, record: ui.StepRecord) -> None:
 
 
 def _namespace(runner: Runner, step: PlannedStep, record: ui.StepRecord) -> None:
-    from .pss.namespaces import apply_namespace
+    from ..pss.namespaces import apply_namespace
 
     ns: Namespace = step.item
     result = apply_namespace(_kubectl(step.cluster, runner.recipe.timeouts.workload), ns.name, ns.labels)
@@ -348,7 +348,7 @@ def _workload(runner: Runner, step: PlannedStep, record: ui.StepRecord) -> None:
 
 def _deploy_pmm(runner: Runner, step: PlannedStep, workload: Workload) -> str:
     """`rootlesskube pmm deploy`: PMM 3 must become Ready; PMM 2 (expect: rejected) must fail as the blog shows."""
-    from .workloads.pmm_deploy import DeployOptions, deploy
+    from ..workloads.pmm_deploy import DeployOptions, deploy
 
     options = DeployOptions(namespace=workload.namespace, version=3 if workload.type == "pmm3" else 2,
                             image_archive=workload.image_archive, wait_seconds=runner.recipe.timeouts.workload,
@@ -358,15 +358,15 @@ def _deploy_pmm(runner: Runner, step: PlannedStep, workload: Workload) -> str:
 
 def _target(step: PlannedStep, timeout: float):
     """The step's cluster for the PMM commands; `timeout` bounds each kubectl call."""
-    from .drivers import get_driver
-    from .workloads.target import Target
+    from ..drivers import get_driver
+    from ..workloads.target import Target
 
     return Target(_kubectl(step.cluster, timeout), step.cluster.name, get_driver(step.cluster.driver))
 
 
 def _apply_manifests(kubectl, workload: Workload) -> Optional[str]:
     """None when every file was applied; the admission error when Pod Security rejected one."""
-    from .run import CommandError
+    from ..run import CommandError
 
     for file in workload.files:
         try:
@@ -384,9 +384,9 @@ def _apply_manifests(kubectl, workload: Workload) -> Optional[str]:
 
 
 def _rootless(runner: Runner, step: PlannedStep, record: ui.StepRecord) -> None:
-    from .drivers import get_driver
-    from .podman import Podman
-    from .verify import UserIds, verify_container
+    from ..drivers import get_driver
+    from ..podman import Podman
+    from ..verify import UserIds, verify_container
 
     spec = step.cluster
     user = UserIds.lookup()
@@ -405,7 +405,7 @@ def _rootless(runner: Runner, step: PlannedStep, record: ui.StepRecord) -> None:
 
 
 def _pmm_verify(runner: Runner, step: PlannedStep, record: ui.StepRecord) -> None:
-    from .workloads.pmm_verify import gather
+    from ..workloads.pmm_verify import gather
 
     check: Check = step.item
     evidence = gather(_target(step, runner.recipe.timeouts.check), check.namespace)

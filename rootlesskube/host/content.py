@@ -1,7 +1,9 @@
-"""The content of every file host_setup writes, as pure functions.
+"""The content of every system file rootlesskube asks for, as pure functions.
 
-`rootlesskube export butane` writes the same files into a VM config, so
-nothing here reads or writes the host: text in, text out.
+`rootlesskube-host-setup` (root) writes these files, the doctor's fixes name them,
+and `rootlesskube export` writes the same files into a VM config. The unprivileged
+tool owns this module and host_setup imports it, never the other way. Nothing here
+reads or writes the host: text in, text out.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ TUN_UDEV_RULE = "/etc/udev/rules.d/70-rootlesskube-tun.rules"
 FUSE_UDEV_RULE = "/etc/udev/rules.d/70-rootlesskube-fuse.rules"
 SUBUID = "/etc/subuid"
 SUBGID = "/etc/subgid"
+SUBID_COUNT = 65536  # ids per user in /etc/subuid and /etc/subgid, as useradd gives
 GRUB_DEFAULT = "/etc/default/grub"
 APPARMOR_DIR = "/etc/apparmor.d"
 DEV_TUN = "/dev/net/tun"

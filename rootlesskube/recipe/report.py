@@ -15,9 +15,9 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import List
 
-from . import ui
-from .errors import EXIT_CODES_HELP
-from .recipe_steps import RunResult
+from .. import ui
+from ..errors import EXIT_CODES_HELP
+from .steps import RunResult
 
 _EXIT_NAMES = {int(line.split()[0]): line.split(None, 1)[1]
                for line in EXIT_CODES_HELP.splitlines()[1:]}
@@ -69,7 +69,7 @@ def print_summary(result: RunResult) -> None:
 
 
 def _ignored_line(result: RunResult) -> str:
-    from .host.ignore import summary
+    from ..host.ignore import summary
 
     return "ignored: " + summary(result.ignored_checks, result.ignore_source)
 

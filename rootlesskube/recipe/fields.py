@@ -15,7 +15,7 @@ from typing import Any, Callable, Dict, Optional, Sequence
 
 import yaml
 
-from .errors import UsageError
+from ..errors import UsageError
 
 
 class SchemaError(UsageError):
@@ -138,7 +138,7 @@ class Path_(Str):
         path = Path(file).resolve().parent / value
         if not path.is_file():
             raise SchemaError(file, node, f"the file {value!r} does not exist ({path})", self.expected)
-        from .inputs import check_readable
+        from ..inputs import check_readable
 
         try:
             check_readable(str(path))
@@ -206,7 +206,7 @@ class Tagged(Type):
 
 def compose(text: str, file: str) -> yaml.Node:
     """The node tree of one YAML document; a syntax error names file:line:col."""
-    from .inputs import compose_one
+    from ..inputs import compose_one
 
     node = compose_one(text, file)  # bounded: depth, aliases, duplicate keys, core tags; file:line:col
     if node is None:

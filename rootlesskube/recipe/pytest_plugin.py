@@ -36,8 +36,9 @@ def pytest_addoption(parser) -> None:
 @pytest.fixture(scope="session")
 def rootless_cluster(request):
     """Run the recipe's steps once per session; yield the first cluster's name and kubeconfig."""
-    from rootlesskube import recipe, recipe_steps
     from rootlesskube.errors import RootlesskubeError
+    from rootlesskube.recipe import load as recipe
+    from rootlesskube.recipe import steps as recipe_steps
 
     name = request.config.getoption("--rootlesskube-recipe") or recipe.DEFAULT_RECIPE
     try:

@@ -13,11 +13,12 @@ import json
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from .. import paths
 from ..errors import RootlesskubeError, UsageError
 from ..names import dns1123_label
+from . import get_driver
 
 PSS_LEVELS = ("privileged", "baseline", "restricted")
 CONTAINER_RUNTIMES = ("containerd", "cri-o")
@@ -74,14 +75,6 @@ class ClusterSpec:
             raise UsageError(f"Kubernetes version {self.kubernetes!r} must look like v1.36.1")
         if not 0 <= self.api_port <= 65535 or self.workers < 0:
             raise UsageError("the API port must be 0-65535 and workers must not be negative")
-        if self.join_hosts:
-            from .usernetes import split_host
-
-            if self.driver != "usernetes":
-                raise UsageError(f"--join is for the usernetes driver, not {self.driver}",
-                                 hint="use --driver usernetes, or --workers for more nodes on this host")
-            for host in self.join_hosts:
-                split_host(host)
         if self.ssh_config is not None and not Path(self.ssh_config).is_file():
             raise UsageError(f"the SSH config {self.ssh_config} does not exist",
                              hint="give an ssh_config file (see `man ssh_config`) or leave --ssh-config out")
@@ -90,25 +83,8 @@ class ClusterSpec:
                 raise UsageError(f"bad Usernetes port {key}={port}",
                                  hint=f"the Makefile's port variables are {', '.join(USERNETES_PORTS)} (1-65535); "
                                       "the API server's port is --api-port")
-        self._check_driver_honours_every_field()
-        if self.driver == "minikube":
-            from .minikube import check_spec
-
-            check_spec(self)
-        if self.driver == "kind" and self.kubernetes is not None:
-            from .kind import node_image_for
-
-            node_image_for(self)
+        get_driver(self.driver).check_spec(self)  # what each switch means for this driver is the driver's rule
         return self
-
-    def _check_driver_honours_every_field(self) -> None:
-        """A field the driver would silently ignore is refused (exit 2), naming the switch and why."""
-        defaults = ClusterSpec(self.name)
-        for field_name, why in UNSUPPORTED.get(self.driver, {}).items():
-            if getattr(self, field_name) != getattr(defaults, field_name):
-                switch = SWITCHES.get(field_name, field_name)
-                raise UsageError(f"the {self.driver} driver cannot honour {switch}: {why}",
-                                 hint=f"leave {switch} out, or use a driver that supports it")
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -133,31 +109,10 @@ SWITCHES = {
     "usernetes_dir": "--usernetes-dir", "api_port": "--api-port", "usernetes_ports": "--port-etcd/--port-kubelet/--port-flannel",
 }
 
-# Per driver: the fields its tool cannot honour, and why (contracts §1-§3).
-UNSUPPORTED = {
-    "kind": {
-        "container_runtime": "kind nodes always run containerd",
-        "usernetes_dir": "it is for the usernetes driver",
-        "usernetes_ports": "they are for the usernetes driver",
-    },
-    "minikube": {
-        "node_image": "it is a kind node image",
-        "pss_default": "rootlesskube knows no tested way to give minikube's API server an admission "
-                       "configuration file; label the namespaces instead (`rootlesskube ns`)",
-        "api_port": "minikube's --apiserver-port is the port inside the node; its podman driver always publishes "
-                    "it on a random host port (--publish=127.0.0.1::PORT, pkg/drivers/kic/oci/oci.go)",
-        "usernetes_dir": "it is for the usernetes driver",
-        "usernetes_ports": "they are for the usernetes driver",
-    },
-    "usernetes": {
-        "kubernetes": "the Kubernetes version is fixed by the pinned Usernetes release (its node image)",
-        "node_image": "Usernetes builds its own node image",
-        "pss_default": "the pinned Usernetes release has no setting for the API server's admission "
-                       "configuration; label the namespaces instead (`rootlesskube ns`)",
-        "workers": "Usernetes runs one node per host; add hosts with --join",
-        "port_mappings": "its compose file publishes only the etcd, API server, kubelet and flannel ports",
-        "container_runtime": "Usernetes nodes always run containerd",
-    },
+# What a field means only for the usernetes driver; the others refuse it (their `unsupported`).
+USERNETES_ONLY = {
+    "usernetes_dir": "it is for the usernetes driver",
+    "usernetes_ports": "they are for the usernetes driver",
 }
 
 
@@ -191,6 +146,21 @@ class Driver:
     create_timeout = CREATE_TIMEOUT
     query_timeout = QUERY_TIMEOUT
     has_default_storage_class = True
+    joins_hosts = False  # --join: more hosts over SSH
+    # ClusterSpec field -> why this driver's tool cannot honour it (refused, never ignored)
+    unsupported: Dict[str, str] = {}
+
+    def check_spec(self, spec: ClusterSpec) -> None:
+        """Refuse (exit 2, before anything runs) what this driver's tool would ignore or reject."""
+        if spec.join_hosts and not self.joins_hosts:
+            raise UsageError(f"--join is for the usernetes driver, not {self.name}",
+                             hint="use --driver usernetes, or --workers for more nodes on this host")
+        defaults = ClusterSpec(spec.name)
+        for field_name, why in self.unsupported.items():
+            if getattr(spec, field_name) != getattr(defaults, field_name):
+                switch = SWITCHES.get(field_name, field_name)
+                raise UsageError(f"the {self.name} driver cannot honour {switch}: {why}",
+                                 hint=f"leave {switch} out, or use a driver that supports it")
 
     def workdir(self, cluster: str) -> Path:
         """Private folder for this cluster's generated files (configs, kubeconfig)."""

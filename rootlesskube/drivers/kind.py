@@ -16,7 +16,7 @@ import yaml
 from .. import paths, tools, ui
 from ..errors import RootlesskubeError, UsageError
 from ..run import CommandError, Result, run, tail
-from .base import ClusterExists, ClusterSpec, ClusterStatus, CreateResult, Driver
+from .base import USERNETES_ONLY, ClusterExists, ClusterSpec, ClusterStatus, CreateResult, Driver
 
 ENV = {"KIND_EXPERIMENTAL_PROVIDER": "podman"}
 WAIT = "5m"
@@ -133,6 +133,11 @@ def exempt_namespaces() -> List[str]:
 
 class KindDriver(Driver):
     name = "kind"
+    unsupported = {"container_runtime": "kind nodes always run containerd", **USERNETES_ONLY}
+
+    def check_spec(self, spec: ClusterSpec) -> None:
+        super().check_spec(spec)
+        node_image_for(spec)  # --kubernetes means a digest-pinned node image rootlesskube knows
 
     def _kind(self, *args: str, timeout: Optional[float] = None, check: bool = True) -> Result:
         return run([tools.binary("kind"), *args], env=ENV, timeout=timeout or self.query_timeout,

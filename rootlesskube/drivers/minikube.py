@@ -15,7 +15,7 @@ from typing import List, Optional, Tuple
 from .. import paths, tools
 from ..errors import RootlesskubeError, UsageError
 from ..run import CommandError, Result, pretty, run
-from .base import ClusterSpec, ClusterStatus, CreateResult, Driver
+from .base import USERNETES_ONLY, ClusterSpec, ClusterStatus, CreateResult, Driver
 
 PROFILE_NOT_FOUND = 85
 STATUS_HOST, STATUS_KUBELET, STATUS_KUBECONFIG = 1, 2, 4
@@ -30,26 +30,6 @@ RUNTIME_WHY = ("minikube documents containerd for rootless Podman (site/content/
 def _version(text: str) -> Tuple[int, ...]:
     return tuple(int(part) for part in text.lstrip("v").split("-")[0].split("."))
 
-
-def check_spec(spec: ClusterSpec) -> None:
-    """What minikube itself would refuse, or could not do offline, refused before anything runs (exit 2)."""
-    if len(spec.name) < 2:
-        # config.ProfileNameValid (pkg/minikube/config/profile.go): "length needs to be more than 1 character"
-        raise UsageError(f"minikube rejects the one-character profile name {spec.name!r}",
-                         hint="use a --name of 2 characters or more")
-    if spec.container_runtime not in RUNTIMES:
-        raise UsageError(f"the minikube driver runs rootless Podman with containerd, not {spec.container_runtime}: "
-                         + RUNTIME_WHY, hint="leave --container-runtime out (containerd)")
-    if spec.kubernetes is not None:
-        try:
-            wanted = _version(spec.kubernetes)
-        except ValueError:
-            raise UsageError(f"Kubernetes version {spec.kubernetes!r} must look like v1.35.1") from None
-        if not _version(OLDEST_KUBERNETES) <= wanted <= _version(NEWEST_KUBERNETES):
-            raise UsageError(
-                f"minikube v1.38.1 supports Kubernetes {OLDEST_KUBERNETES} to {NEWEST_KUBERNETES}, not {spec.kubernetes}"
-                " (a newer one makes minikube look it up on GitHub, which fails offline)",
-                hint=f"use --kubernetes {NEWEST_KUBERNETES} (the newest it supports), or leave it out")
 
 # reason ID -> (our message, hint); contracts §2.10
 REASONS = {
@@ -88,6 +68,35 @@ def parse_status(text: str) -> List[dict]:
 
 class MinikubeDriver(Driver):
     name = "minikube"
+    unsupported = {
+        "node_image": "it is a kind node image",
+        "pss_default": "rootlesskube knows no tested way to give minikube's API server an admission "
+                       "configuration file; label the namespaces instead (`rootlesskube ns`)",
+        "api_port": "minikube's --apiserver-port is the port inside the node; its podman driver always publishes "
+                    "it on a random host port (--publish=127.0.0.1::PORT, pkg/drivers/kic/oci/oci.go)",
+        **USERNETES_ONLY,
+    }
+
+    def check_spec(self, spec: ClusterSpec) -> None:
+        """What minikube itself would refuse, or could not do offline, refused before anything runs (exit 2)."""
+        super().check_spec(spec)
+        if len(spec.name) < 2:
+            # config.ProfileNameValid (pkg/minikube/config/profile.go): "length needs to be more than 1 character"
+            raise UsageError(f"minikube rejects the one-character profile name {spec.name!r}",
+                             hint="use a --name of 2 characters or more")
+        if spec.container_runtime not in RUNTIMES:
+            raise UsageError(f"the minikube driver runs rootless Podman with containerd, not {spec.container_runtime}: "
+                             + RUNTIME_WHY, hint="leave --container-runtime out (containerd)")
+        if spec.kubernetes is not None:
+            try:
+                wanted = _version(spec.kubernetes)
+            except ValueError:
+                raise UsageError(f"Kubernetes version {spec.kubernetes!r} must look like v1.35.1") from None
+            if not _version(OLDEST_KUBERNETES) <= wanted <= _version(NEWEST_KUBERNETES):
+                raise UsageError(
+                    f"minikube v1.38.1 supports Kubernetes {OLDEST_KUBERNETES} to {NEWEST_KUBERNETES}, not {spec.kubernetes}"
+                    " (a newer one makes minikube look it up on GitHub, which fails offline)",
+                    hint=f"use --kubernetes {NEWEST_KUBERNETES} (the newest it supports), or leave it out")
 
     def _env(self, cluster: str) -> dict:
         return {"KUBECONFIG": str(self.kubeconfig_target(cluster)), "MINIKUBE_WANTUPDATENOTIFICATION": "false"}

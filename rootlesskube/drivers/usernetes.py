@@ -89,6 +89,21 @@ def make_error(target: str, result: Result) -> RootlesskubeError:
 class UsernetesDriver(Driver):
     name = "usernetes"
     has_default_storage_class = False  # PVCs stay Pending: workloads fall back to emptyDir
+    joins_hosts = True
+    unsupported = {
+        "kubernetes": "the Kubernetes version is fixed by the pinned Usernetes release (its node image)",
+        "node_image": "Usernetes builds its own node image",
+        "pss_default": "the pinned Usernetes release has no setting for the API server's admission "
+                       "configuration; label the namespaces instead (`rootlesskube ns`)",
+        "workers": "Usernetes runs one node per host; add hosts with --join",
+        "port_mappings": "its compose file publishes only the etcd, API server, kubelet and flannel ports",
+        "container_runtime": "Usernetes nodes always run containerd",
+    }
+
+    def check_spec(self, spec: ClusterSpec) -> None:
+        super().check_spec(spec)
+        for host in spec.join_hosts:
+            split_host(host)
     _compose: Optional[str] = None
 
     # --- where the checkout is ---

@@ -247,6 +247,10 @@ class Podman:
         raise PodmanError.from_command_error(
             CommandError(result.argv, result.returncode, result.stdout, result.stderr))
 
+    def image_id(self, ref: str) -> str:
+        """The image's id (the digest of its config, 64 hex digits); ImageNotFound when it is not in the store."""
+        return self.call("image", "inspect", "--format", "{{.Id}}", image_ref(ref)).stdout.strip()
+
     def save(self, ref: str, archive: str, timeout: float = 900) -> None:
         """Write a docker-archive (what `kind load image-archive` reads) to a real file."""
         self.call("save", "--format", "docker-archive", "--output", str(archive), image_ref(ref), timeout=timeout)

@@ -13,7 +13,7 @@ import json
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Set, Tuple
 
 from .. import paths
 from ..errors import RootlesskubeError, UsageError
@@ -188,6 +188,10 @@ class Driver:
         raise NotImplementedError
 
     def load_image(self, name: str, archive: Path) -> None:
+        raise NotImplementedError
+
+    def image_ids(self, name: str) -> Set[str]:
+        """The image ids (64 hex digits) every node of the cluster already holds (rootlesskube.images)."""
         raise NotImplementedError
 
     def node_containers(self, name: str) -> List[str]:

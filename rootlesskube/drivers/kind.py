@@ -9,7 +9,7 @@ an archive (`kind load docker-image` would call docker).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Set
 
 import yaml
 
@@ -207,6 +207,12 @@ class KindDriver(Driver):
             raise RootlesskubeError(f"the image archive {archive} does not exist",
                                     hint="write it with `podman save --format docker-archive -o FILE IMAGE`")
         self._kind("load", "image-archive", str(archive), "--name", name, timeout=900)
+
+    def image_ids(self, name: str) -> Set[str]:
+        """What every node's containerd holds, asked in the node as kind does (`crictl`, nodeutils.ImageID)."""
+        from ..images import ids_on_every_node
+
+        return ids_on_every_node(self.node_containers(name))
 
     def collect_logs(self, name: str, dir: Path) -> List[Path]:
         """kind prints the folder, collects what it can and aggregates the errors (exit 1): keep what it wrote."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import List, Optional, Tuple
+from typing import List, Optional, Set, Tuple
 
 from .. import paths, tools
 from ..errors import RootlesskubeError, UsageError
@@ -176,6 +176,12 @@ class MinikubeDriver(Driver):
         result = self._minikube(name, "image", "load", str(archive), timeout=900, check=False)
         if result.returncode != 0:
             raise self._error(f"minikube could not load {archive}", result)
+
+    def image_ids(self, name: str) -> Set[str]:
+        """Per node (minikube's own `image ls` merges the nodes' lists): crictl in each node container."""
+        from ..images import ids_on_every_node
+
+        return ids_on_every_node(self.node_containers(name))
 
     def node_containers(self, name: str) -> List[str]:
         return self.status(name).nodes

@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 import shlex
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Set, Tuple
 
 from .. import paths, tools, ui
 from ..errors import RootlesskubeError, UsageError
@@ -291,6 +291,12 @@ class UsernetesDriver(Driver):
         podman.call("cp", str(archive), f"{node}:/tmp/rootlesskube-image.tar", timeout=900)
         podman.call("exec", node, "ctr", "--namespace=k8s.io", "images", "import",
                     "/tmp/rootlesskube-image.tar", timeout=900)
+
+    def image_ids(self, name: str) -> Set[str]:
+        """The node's containerd, asked inside it as `make shell` enters it (`$(COMPOSE) exec node`)."""
+        from ..images import ids_on_every_node
+
+        return ids_on_every_node(self.node_containers(name))
 
     def collect_logs(self, name: str, dir: Path) -> List[Path]:
         node = self.node_containers(name)[0]

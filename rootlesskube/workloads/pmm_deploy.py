@@ -3,8 +3,9 @@
 Steps (each a `ui.step` on stderr): the namespace (created with restricted
 enforce/warn/audit labels through pss.namespaces when missing), the storage
 decision, the image (pulled with rootless Podman into the user's store when
-missing, saved to an archive and loaded with the driver, in a thread while the
-Secret and Service are applied), the StatefulSet, and the wait for the pod.
+missing, then rootlesskube.images: saved to an archive and loaded with the
+driver unless every node already holds its id, in a thread while the Secret
+and Service are applied), the StatefulSet, and the wait for the pod.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, List, Optional, Tuple
 
-from .. import paths, ui
+from .. import ui
 from ..errors import RootlesskubeError, UsageError, VerificationFailed
 from ..kube import Kubectl, warnings
 from ..names import dns1123_label
@@ -134,6 +135,7 @@ def prepare_image(target: Target, options: DeployOptions) -> str:
                              hint="write one with `podman save --format docker-archive -o FILE IMAGE`")
         target.driver.load_image(target.cluster, archive)
         return f"loaded {archive} into cluster {target.cluster}"
+    from .. import images
     from ..podman import Podman
 
     podman = Podman()
@@ -141,13 +143,10 @@ def prepare_image(target: Target, options: DeployOptions) -> str:
     if not podman.image_exists(options.image_ref):
         podman.pull(options.image_ref)
         done = f"pulled {options.image_ref} with rootless Podman (kept in your store)"
-    folder = paths.private_dir(paths.data_dir() / "images")
-    archive = folder / (re.sub(r"[^A-Za-z0-9_.-]", "_", options.image_ref) + ".tar")
-    podman.save(options.image_ref, str(archive))
-    try:
-        target.driver.load_image(target.cluster, archive)
-    finally:
-        archive.unlink()  # the user's store keeps the image; the archive was only the way in
+    # the same path as `rootlesskube image load`: no load when every node already holds this image id
+    report = images.load(target.driver, target.cluster, [options.image_ref], podman)
+    if report.skipped:
+        return f"{done}; every node of cluster {target.cluster} already holds it (same image id): not loaded"
     return f"{done}; loaded into cluster {target.cluster}"
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
+import types
 from pathlib import Path
 
 import pytest
@@ -115,11 +117,25 @@ class UserImageStore:
     """`podman.Podman` for prepare_image, recorded: the images in the user's store, pull adds one, save writes
     the archive kind loads (no real podman runs; the real pull is test_pmm_podman's and the drivers')."""
 
-    def __init__(self, images=()):
+    def __init__(self, images=(), node_images=None):
         self.images, self.calls = set(images), []
+        self.node_images = node_images or {}  # node container -> `crictl images -o json` ids in it
 
     def __call__(self):
         return self
+
+    def image_id(self, ref):
+        self.calls.append(("image id", ref))
+        return "sha256:" + hashlib.sha256(ref.encode()).hexdigest()
+
+    def call(self, *args, check=True, timeout=None):
+        """Only `podman exec NODE crictl images -o json` (rootlesskube.images asks every node)."""
+        assert args[0] == "exec" and args[2:] == ("crictl", "images", "-o", "json"), args
+        self.calls.append(("exec crictl images", args[1]))
+        ids = self.node_images.get(args[1])
+        if ids is None:
+            return types.SimpleNamespace(returncode=125, stdout="", stderr="Error: no container with name or id")
+        return types.SimpleNamespace(returncode=0, stdout=json.dumps({"images": [{"id": i} for i in ids]}))
 
     def image_exists(self, ref):
         self.calls.append(("image exists", ref))
@@ -150,7 +166,8 @@ def test_the_image_is_pulled_into_the_users_store_only_when_missing_then_loaded(
     code, out, err = cli("pmm", "deploy", "--cluster", "rk-pmm", "--wait", "2s", "--json")
     assert code == 0, err
     pulled = [] if in_store else [("pull", pmm.PMM3_IMAGE)]
-    assert store.calls == [("image exists", pmm.PMM3_IMAGE), *pulled, ("save", pmm.PMM3_IMAGE)]
+    assert store.calls == [("image exists", pmm.PMM3_IMAGE), *pulled, ("image id", pmm.PMM3_IMAGE),
+                           ("exec crictl images", "rk-pmm-control-plane"), ("save", pmm.PMM3_IMAGE)]
     archive = paths.data_dir() / "images" / "docker.io_percona_pmm-server_3.8.1.tar"
     [load] = kind_loads(world)
     assert load == ["kind", "load", "image-archive", str(archive), "--name", "rk-pmm"]
@@ -158,6 +175,25 @@ def test_the_image_is_pulled_into_the_users_store_only_when_missing_then_loaded(
     done = (f"{pmm.PMM3_IMAGE} was already in your Podman store" if in_store
             else f"pulled {pmm.PMM3_IMAGE} with rootless Podman (kept in your store)")
     assert f"{done}; loaded into cluster rk-pmm" in json.loads(out)["notes"]
+
+
+def test_an_image_every_node_already_holds_is_not_saved_nor_loaded(cli, world, monkeypatch):
+    """The warm path: the node's CRI reports the image's config digest as its id (containerd
+    internal/cri/store/image/image.go @301026e), the same as Podman's image id: no save, no kind load."""
+    from rootlesskube import podman
+
+    held = "sha256:" + hashlib.sha256(pmm.PMM3_IMAGE.encode()).hexdigest()
+    store = UserImageStore([pmm.PMM3_IMAGE], node_images={"rk-pmm-control-plane": [held]})
+    monkeypatch.setattr(podman, "Podman", store)
+    world.create_cluster()
+    world.pmm3_running()
+    code, out, err = cli("pmm", "deploy", "--cluster", "rk-pmm", "--wait", "2s", "--json")
+    assert code == 0, err
+    assert store.calls == [("image exists", pmm.PMM3_IMAGE), ("image id", pmm.PMM3_IMAGE),
+                           ("exec crictl images", "rk-pmm-control-plane")]
+    assert kind_loads(world) == []
+    assert (f"{pmm.PMM3_IMAGE} was already in your Podman store; every node of cluster rk-pmm already holds it "
+            "(same image id): not loaded") in json.loads(out)["notes"]
 
 
 def test_no_pod_at_all_reports_the_statefulsets_events(cli, world, archive):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Dict, List, Optional
@@ -100,3 +101,24 @@ def pause(tool: str, key: str) -> None:
 def go_quoted_list(items: List[str]) -> str:
     """Go's %q of a []string: ["a" "b"]."""
     return "[" + " ".join(json.dumps(i) for i in items) + "]"
+
+
+def real_nodes() -> bool:
+    """RK_STANDIN_REAL_NODES=1: the nodes are real rootless Podman containers a test started (with a node's
+    `ctr` and `crictl`); a stand-in then does inside them what its tool does inside a node."""
+    return os.environ.get("RK_STANDIN_REAL_NODES") == "1"
+
+
+def import_into_node(node: str, argv_in_node: List[str], archive: str) -> int:
+    """`podman exec -i NODE ARGV` with the archive on stdin (ARGV ends in `-`), or copied in first when it
+    names a path; returns the exit code (its output goes to this stand-in's stderr)."""
+    import subprocess
+
+    if argv_in_node[-1] == "-":
+        with open(archive, "rb") as stdin:
+            return subprocess.run(["podman", "exec", "-i", node, *argv_in_node], stdin=stdin,
+                                  stdout=sys.stderr, timeout=300).returncode
+    copied = subprocess.run(["podman", "cp", archive, f"{node}:{argv_in_node[-1]}"], stdout=sys.stderr, timeout=300)
+    if copied.returncode:
+        return copied.returncode
+    return subprocess.run(["podman", "exec", node, *argv_in_node], stdout=sys.stderr, timeout=300).returncode

@@ -10,6 +10,8 @@ Environment understood by every stand-in:
   RK_STANDIN_STATE    directory holding the stand-ins' state (required)
   RK_STANDIN_LATENCY  seconds every call sleeps first (benchmarks)
   RK_STANDIN_HANG     "<tool> <subcommand>" that sleeps forever (timeout tests)
+  RK_STANDIN_REAL_NODES  "1": the cluster's nodes are real rootless Podman containers (with the
+                      node_tools/ ctr and crictl); kind's and minikube's image loads import into them
 Every call is appended to $RK_STANDIN_STATE/calls.jsonl (argv and selected
 env), so tests can assert exactly what was run.
 """

@@ -1,0 +1,164 @@
+"""`rootlesskube image load` as the unprivileged test user, with real rootless Podman: the user's store,
+`podman save`, and node containers that are real (busybox with the node_tools stand-ins of `ctr` and
+`crictl`: what containerd does with a docker-archive and the id its CRI reports, tests/contracts/README.md).
+
+Per driver the tool's own load is the stand-in's (kind: `load image-archive` imports into every node with
+`ctr ... import -`, pkg/cluster/nodeutils/util.go @cda67ef; minikube: `image load` copies the file in and
+runs `ctr -n=k8s.io images import`, pkg/minikube/cruntime/containerd.go @c93a4cb); Usernetes' is
+rootlesskube's own `podman cp` + `podman exec NODE ctr images import`, against the real container.
+The second load of the same image must be skipped: the node's id is Podman's id.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tarfile
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+
+from rootlesskube import cluster
+from rootlesskube.drivers import compose, usernetes
+from rootlesskube.drivers.base import ClusterSpec
+from tests.conftest import STANDINS
+from tests.podman_env import USER_PYTHON
+
+pytestmark = pytest.mark.podman
+
+NODE_IMAGE = "localhost/rk-fake-node:test"
+NODE_APPLETS = ("sh", "cat", "tar", "sed", "sha256sum", "cut", "grep", "mkdir", "rm", "sleep", "echo", "printf")
+
+
+def build_node_image(user) -> None:
+    if user.podman("image", "exists", NODE_IMAGE, check=False).returncode == 0:
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = Path(tmp) / "node.tar"
+        with tarfile.open(archive, "w") as tar:
+            tar.add("/bin/busybox", arcname="bin/busybox")
+            for applet in NODE_APPLETS:
+                info = tarfile.TarInfo(f"bin/{applet}")
+                info.type, info.linkname = tarfile.SYMTYPE, "busybox"
+                tar.addfile(info)
+            for tool in ("ctr", "crictl"):
+                tar.add(str(STANDINS / "node_tools" / tool), arcname=f"usr/local/bin/{tool}")
+            for folder in ("tmp", "proc", "sys", "dev", "etc", "var/lib"):
+                info = tarfile.TarInfo(folder)
+                info.type, info.mode = tarfile.DIRTYPE, 0o1777 if folder == "tmp" else 0o755
+                tar.addfile(info)
+        os.chmod(tmp, 0o755)
+        os.chmod(archive, 0o644)
+        user.podman("import", "--change", "ENV PATH=/usr/local/bin:/bin", str(archive), NODE_IMAGE)
+
+
+def app_image(user, ref: str) -> str:
+    """An image only this test has (its own file, so its own id); returns Podman's id."""
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = Path(tmp) / "app.tar"
+        token = Path(tmp) / "token"
+        token.write_text(uuid.uuid4().hex)
+        with tarfile.open(archive, "w") as tar:
+            tar.add(str(token), arcname="token")
+        os.chmod(tmp, 0o755)
+        os.chmod(archive, 0o644)
+        user.podman("import", str(archive), ref)
+    return user.podman("image", "inspect", "--format", "{{.Id}}", ref).stdout.strip()
+
+
+def node_name(driver: str, name: str, home: Path) -> str:
+    if driver == "kind":
+        return f"{name}-control-plane"
+    if driver == "minikube":
+        return name
+    return compose.node_container(home / "data" / "usernetes" / f"{name}-{usernetes.RELEASE}")
+
+
+@pytest.fixture
+def world(podman_user, monkeypatch, request):
+    driver = request.param
+    tmp = Path(tempfile.mkdtemp(prefix="rk-img-"))  # pytest's tmp_path is not reachable by the test user
+    os.chmod(tmp, 0o755)
+    state, home = tmp / "standin", tmp / "home"
+    state.mkdir()
+    home.mkdir()
+    monkeypatch.setenv("ROOTLESSKUBE_HOME", str(home))
+    name = podman_user.unique_name("rk-img")
+    node = node_name(driver, name, home)
+    if driver == "kind":
+        (state / "kind-state.json").write_text(json.dumps({"clusters": {name: {"nodes": [node], "archives": []}}}))
+    elif driver == "minikube":
+        (state / "minikube-state.json").write_text(json.dumps(
+            {"clusters": {name: {"nodes": [node], "runtime": "containerd", "images": []}}}))
+    spec = ClusterSpec(name, driver=driver)
+    cluster.save_record(cluster.ClusterRecord(name, driver, spec.as_dict(), spec.digest(),
+                                              str(cluster.kubeconfig_path(name)), state="ready"))
+    subprocess.run(["chown", "-R", f"{podman_user.uid}:{podman_user.gid}", str(tmp)], check=True)
+    build_node_image(podman_user)
+    refs = [f"localhost/{name}-app:dev", f"localhost/{name}-tool:dev"]
+    podman_user.podman("run", "--detach", "--name", node, NODE_IMAGE, "sleep", "600")
+    try:
+        ids = [app_image(podman_user, ref) for ref in refs]
+        env = {"PATH": f"{STANDINS}{os.pathsep}{os.environ['PATH']}", "RK_STANDIN_STATE": str(state),
+               "RK_STANDIN_REAL_NODES": "1", "ROOTLESSKUBE_HOME": str(home), "NO_COLOR": "1"}
+        yield driver, name, node, refs, ids, env, state
+    finally:
+        podman_user.podman("rm", "--force", "--ignore", "--time", "0", node, check=False)
+        podman_user.podman("rmi", "--force", *refs, check=False)
+        shutil.rmtree(tmp)
+
+
+def load(podman_user, env, *args):
+    return podman_user.run([USER_PYTHON, "-m", "rootlesskube", "image", "load", *args], check=False, timeout=300,
+                           env=env)
+
+
+def tool_loads(state: Path, driver: str) -> list:
+    log = state / "calls.jsonl"
+    calls = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+    return [c["argv"] for c in calls if c["tool"] == driver and "load" in c["argv"]]
+
+
+@pytest.mark.parametrize("world", ["kind", "minikube", "usernetes"], indirect=True)
+def test_load_then_skip_what_the_node_holds(podman_user, world):
+    driver, name, node, (app, tool), (app_id, tool_id), env, state = world
+    first = load(podman_user, env, app, "--name", name, "--json")
+    assert first.returncode == 0, first.stderr
+    report = json.loads(first.stdout)
+    assert (report["loaded"], report["skipped"]) == ([app], [])
+    held = podman_user.podman("exec", node, "cat", "/var/lib/rk-node/ids").stdout.split()
+    assert held == [f"sha256:{app_id}"]  # the id containerd's CRI reports is Podman's own
+    loads = len(tool_loads(state, driver))
+    assert loads == (0 if driver == "usernetes" else 1)
+
+    second = load(podman_user, env, app, tool, "--name", name, "--json")
+    assert second.returncode == 0, second.stderr
+    report = json.loads(second.stdout)
+    assert (report["loaded"], report["skipped"]) == ([tool], [app])
+    assert [(i["image"], i["id"], i["action"]) for i in report["images"]] == [
+        (app, app_id, "skipped"), (tool, tool_id, "loaded")]
+    assert len(tool_loads(state, driver)) == loads * 2  # only the new image went to the tool
+    held = podman_user.podman("exec", node, "cat", "/var/lib/rk-node/ids").stdout.split()
+    assert held == [f"sha256:{app_id}", f"sha256:{tool_id}"]
+
+    text = load(podman_user, env, app, tool, "--name", name)
+    assert text.returncode == 0, text.stderr
+    assert text.stdout == (f"skipped  {app}  id {app_id[:12]} (every node holds this id)\n"
+                           f"skipped  {tool}  id {tool_id[:12]} (every node holds this id)\n"
+                           f"cluster {name} ({driver}): 0 loaded, 2 skipped\n")
+    assert not list((Path(env["ROOTLESSKUBE_HOME"]) / "data" / "images").glob("*.tar"))
+
+
+@pytest.mark.parametrize("world", ["kind"], indirect=True)
+def test_an_image_missing_from_the_store_stops_before_anything_is_loaded(podman_user, world):
+    driver, name, node, (app, _), _, env, state = world
+    missing = f"localhost/{name}-missing:dev"
+    result = load(podman_user, env, app, missing, "--name", name)
+    assert result.returncode == 2
+    assert f"error: the image {missing} is not in your Podman store" in result.stderr
+    assert tool_loads(state, driver) == []
+    assert podman_user.podman("exec", node, "cat", "/var/lib/rk-node/ids", check=False).returncode != 0

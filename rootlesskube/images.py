@@ -128,6 +128,44 @@ def local_ids(refs: Iterable[str], podman=None) -> Dict[str, str]:
     return ids
 
 
+MANIFEST_LIMIT = 1 << 20
+CONFIG_LIMIT = 16 << 20
+
+
+def archive_id(archive: Path) -> Optional[str]:
+    """The id of the one image in a docker-archive: the sha256 of the config file its manifest.json names
+    (what containerd's import and Podman's store call the image's id); None when it cannot be told."""
+    import hashlib
+    import tarfile
+
+    try:
+        with tarfile.open(archive, "r:") as tar:
+            manifest = tar.getmember("manifest.json")
+            if not manifest.isfile() or manifest.size > MANIFEST_LIMIT:
+                return None
+            entries = json.loads(tar.extractfile(manifest).read())  # type: ignore[union-attr]
+            if not isinstance(entries, list) or len(entries) != 1 or not isinstance(entries[0], dict):
+                return None
+            config = tar.getmember(str(entries[0].get("Config", "")))
+            if not config.isfile() or config.size > CONFIG_LIMIT:
+                return None
+            return hashlib.sha256(tar.extractfile(config).read()).hexdigest()  # type: ignore[union-attr]
+    except (OSError, KeyError, ValueError, tarfile.TarError):
+        return None
+
+
+def load_archive(driver: "Driver", cluster: str, archive: Path) -> LoadReport:
+    """A docker-archive the user gave: loaded unless every node holds the id of the image in it."""
+    found = archive_id(archive)
+    report = LoadReport(cluster, driver.name)
+    if found is not None and found in driver.image_ids(cluster):
+        report.images.append(ImageResult(str(archive), found, "skipped", "every node holds this id"))
+        return report
+    driver.load_image(cluster, archive)
+    report.images.append(ImageResult(str(archive), found or "", "loaded"))
+    return report
+
+
 def load(driver: "Driver", cluster: str, refs: List[str], podman=None,
          ids: Optional[Dict[str, str]] = None) -> LoadReport:
     """Put each image into every node of the cluster, unless every node already holds its id."""

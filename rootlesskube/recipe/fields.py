@@ -101,6 +101,22 @@ class Int(Type):
 
 
 @dataclass
+class Bool(Type):
+    """true or false (YAML 1.1's yes/no/on/off are refused: inputs.compose_one keeps only core tags)."""
+
+    expected: str = "true or false"
+
+    def load(self, node: yaml.Node, file: str) -> bool:
+        if not isinstance(node, yaml.ScalarNode) or not node.tag.endswith(":bool") \
+                or node.value not in ("true", "false"):
+            raise SchemaError(file, node, f"found {_describe(node)}", self.expected)
+        return node.value == "true"
+
+    def json_schema(self) -> dict:
+        return {"type": "boolean", "description": self.expected}
+
+
+@dataclass
 class List_(Type):
     item: Type
     min_items: int = 0

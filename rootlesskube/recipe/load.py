@@ -31,7 +31,7 @@ from ..errors import UsageError
 from ..names import dns1123_label
 from ..pss.labels import ModePolicy, PssLabels
 from ..pss.levels import validate_version
-from .fields import Fields, Int, List_, Obj, Path_, SchemaError, Str, Tagged, compose
+from .fields import Bool, Fields, Int, List_, Obj, Path_, SchemaError, Str, Tagged, compose
 
 API_VERSION = "rootlesskube.dev/v1alpha1"
 KIND = "Recipe"
@@ -47,7 +47,8 @@ def _recipes_dir() -> Path:
 
 RECIPES_DIR = _recipes_dir()
 SCHEMA_FILE = RECIPES_DIR / "recipe_schema.json"
-CLEANUP_POLICIES = ("always", "on-success", "never")
+CLEANUP_POLICIES = ("always", "on-success", "never", "stop")
+REUSING_POLICIES = ("stop", "never")  # the cleanups that leave a cluster for the next run
 EXPECT = ("ready", "rejected")
 SCHEMA_ID = "https://rootlesskube.dev/schemas/recipe-v1alpha1.json"
 NAME_PATTERN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
@@ -82,6 +83,8 @@ CLUSTER = Obj({
     "workers": Int(0, 10),
     "apiPort": Int(0, 65535),
     "containerRuntime": Str("minikube's container runtime", choices=CONTAINER_RUNTIMES),
+    "reuse": Bool("true: a warm run: start the cluster a previous run stopped (cleanup: stop) or left, reset only "
+                  "the recipe's namespaces (delete, wait, re-create) and load no image a node already holds"),
 }, required=("driver", "name"), description="the cluster to bring up (rootlesskube up)")
 # recipe key -> ClusterSpec attribute, for the optional cluster keys
 CLUSTER_FIELDS = {"kubernetes": "kubernetes", "nodeImage": "node_image", "podSecurityDefault": "pss_default",
@@ -146,7 +149,8 @@ RECIPE = Obj({
     "checks": List_(CHECK),
     "doctor": DOCTOR,
     "timeouts": Obj({"create": SECONDS, "ready": SECONDS, "workload": SECONDS, "check": SECONDS}),
-    "cleanup": Str("a cleanup policy", choices=CLEANUP_POLICIES),
+    "cleanup": Str("a cleanup policy: always, on-success (delete the cluster), never (leave it running), stop "
+                   "(stop it, data kept, for the next run's cluster.reuse)", choices=CLEANUP_POLICIES),
 }, required=("apiVersion", "kind", "metadata", "cluster"))
 
 
@@ -201,6 +205,7 @@ class Recipe:
     cleanup: str = "on-success"
     lab: Optional[Lab] = None
     ignore_checks: Tuple[str, ...] = ()  # doctor.ignore
+    reuse: bool = False  # cluster.reuse: a warm run (namespaces reset on a reused cluster)
 
     def clusters(self) -> List[ClusterSpec]:
         """The clusters this recipe brings up: one, or one per lab user in the roster."""
@@ -256,6 +261,12 @@ def parse(text: str, file: str) -> Recipe:
                           "no portMappings: Usernetes publishes only its own ports (API server, etcd, kubelet, "
                           "flannel), which the lab takes from each user's ports")
     timeouts = Timeouts(**data.get("timeouts", {}))
+    reuse = cluster.get("reuse", False)
+    if reuse and data.get("cleanup", "on-success") not in REUSING_POLICIES:
+        where = data.nodes["cleanup"] if "cleanup" in data else cluster.nodes["reuse"]
+        raise SchemaError(file, where, f"cluster.reuse is true but cleanup is {data.get('cleanup', 'on-success')} "
+                          "(it deletes the cluster, so no next run can reuse it)",
+                          "cleanup: stop (the warm run: stopped between runs) or cleanup: never")
     return Recipe(
         name=data["metadata"]["name"],
         description=data["metadata"].get("description", ""),
@@ -271,6 +282,7 @@ def parse(text: str, file: str) -> Recipe:
         cleanup=data.get("cleanup", "on-success"),
         lab=_lab(data["lab"]) if "lab" in data else None,
         ignore_checks=_ignore_checks(data.get("doctor", {}), spec.driver, file),
+        reuse=reuse,
     )
 
 

@@ -133,7 +133,10 @@ def prepare_image(target: Target, options: DeployOptions) -> str:
         if not archive.is_file():
             raise UsageError(f"the image archive {archive} does not exist",
                              hint="write one with `podman save --format docker-archive -o FILE IMAGE`")
-        target.driver.load_image(target.cluster, archive)
+        from .. import images
+
+        if images.load_archive(target.driver, target.cluster, archive).skipped:
+            return f"every node of cluster {target.cluster} already holds the image of {archive} (same id): not loaded"
         return f"loaded {archive} into cluster {target.cluster}"
     from .. import images
     from ..podman import Podman

@@ -16,7 +16,7 @@ IMAGE = "kindest/node:v1.36.1@sha256:" + "0123456789abcdef" * 4
 
 @pytest.mark.parametrize("old, new, message", [
     ("cleanup: always", "cleanup: sometimes",
-     "24:10: found 'sometimes'; expected one of: always, on-success, never"),
+     "24:10: found 'sometimes'; expected one of: always, on-success, never, stop"),
     ("  name: rk-smoke", "  name: RK_smoke",
      "7:9: the cluster name 'RK_smoke' is not a valid DNS-1123 label; expected a DNS-1123 label (cluster name)"),
     ("enforce: restricted", "enforce: strict",
@@ -26,7 +26,7 @@ IMAGE = "kindest/node:v1.36.1@sha256:" + "0123456789abcdef" * 4
     ("  driver: kind", "  driver: docker", "6:11: found 'docker'; expected one of: kind, minikube, usernetes"),
     ("  driver: kind", "  driver: kind\n  replicas: 3",
      "7:3: unknown key 'replicas'; expected one of the keys driver, name, kubernetes, nodeImage, "
-     "podSecurityDefault, workers, apiPort, containerRuntime"),
+     "podSecurityDefault, workers, apiPort, containerRuntime, reuse"),
     ("    files: [web.yaml]\n", "    files: web.yaml\n", "15:12: found 'web.yaml'; expected a list"),
     ("  - type: doctor", "  - type: lint", "18:11: found 'lint'; expected one of: doctor, rootless, pmm-verify, "
                                            "pss-check"),
@@ -203,7 +203,8 @@ def test_the_negative_control_expects_the_rejection():
 def test_the_published_json_schema_is_the_loaders():
     published = json.loads(recipe.SCHEMA_FILE.read_text())
     assert published == recipe.json_schema()
-    assert published["properties"]["cleanup"]["enum"] == ["always", "on-success", "never"]
+    assert published["properties"]["cleanup"]["enum"] == ["always", "on-success", "never", "stop"]
+    assert published["properties"]["cluster"]["properties"]["reuse"]["type"] == "boolean"
     assert published["required"] == ["apiVersion", "kind", "metadata", "cluster"]
 
 

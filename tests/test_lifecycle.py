@@ -13,8 +13,10 @@ import json
 import pytest
 
 from rootlesskube import cluster
-from tests.drivers.conftest import standins  # noqa: F401  (the stand-ins on PATH, a passing doctor)
+from tests.drivers import conftest as driver_fixtures
 from tests.drivers.conftest import cluster_standin
+
+standins = driver_fixtures.standins  # the stand-ins on PATH (node/ first), their state, a passing doctor
 
 
 def containers(standins):

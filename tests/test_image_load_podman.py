@@ -89,22 +89,29 @@ def world(podman_user, monkeypatch, request):
     monkeypatch.setenv("ROOTLESSKUBE_HOME", str(home))
     name = podman_user.unique_name("rk-img")
     node = node_name(driver, name, home)
-    if driver == "kind":
-        (state / "kind-state.json").write_text(json.dumps({"clusters": {name: {"nodes": [node], "archives": []}}}))
-    elif driver == "minikube":
-        (state / "minikube-state.json").write_text(json.dumps(
-            {"clusters": {name: {"nodes": [node], "runtime": "containerd", "images": []}}}))
     spec = ClusterSpec(name, driver=driver)
-    cluster.save_record(cluster.ClusterRecord(name, driver, spec.as_dict(), spec.digest(),
-                                              str(cluster.kubeconfig_path(name)), state="ready"))
+    kubeconfig = cluster.kubeconfig_path(name)
+    cluster.save_record(cluster.ClusterRecord(name, driver, spec.as_dict(), spec.digest(), str(kubeconfig),
+                                              state="ready"))
     subprocess.run(["chown", "-R", f"{podman_user.uid}:{podman_user.gid}", str(tmp)], check=True)
     build_node_image(podman_user)
     refs = [f"localhost/{name}-app:dev", f"localhost/{name}-tool:dev"]
-    podman_user.podman("run", "--detach", "--name", node, NODE_IMAGE, "sleep", "600")
+    # the stand-ins' nodes are real containers of the user (RK_STANDIN_NODE_IMAGE) with the node_tools
+    env = {"PATH": f"{STANDINS}{os.pathsep}/usr/local/bin:/usr/bin:/bin", "RK_STANDIN_STATE": str(state),
+           "RK_STANDIN_NODE_IMAGE": NODE_IMAGE, "RK_STANDIN_REAL_NODES": "1", "ROOTLESSKUBE_HOME": str(home),
+           "NO_COLOR": "1"}
     try:
+        if driver == "kind":
+            made = podman_user.run([str(STANDINS / "kind"), "create", "cluster", "--name", name, "--kubeconfig",
+                             str(kubeconfig)], env={**env, "KIND_EXPERIMENTAL_PROVIDER": "podman"}, check=False)
+            assert made.returncode == 0, made.stderr
+        elif driver == "minikube":
+            podman_user.run([str(STANDINS / "minikube"), "start", "-p", name, "--driver=podman", "--rootless",
+                             "--container-runtime=containerd"], env={**env, "KUBECONFIG": str(kubeconfig)})
+        else:  # rootlesskube itself runs `podman cp` and `podman exec NODE ctr images import` for Usernetes
+            podman_user.podman("run", "--detach", "--name", node, NODE_IMAGE, "sleep", "600")
+        assert podman_user.podman("container", "exists", node, check=False).returncode == 0
         ids = [app_image(podman_user, ref) for ref in refs]
-        env = {"PATH": f"{STANDINS}{os.pathsep}{os.environ['PATH']}", "RK_STANDIN_STATE": str(state),
-               "RK_STANDIN_REAL_NODES": "1", "ROOTLESSKUBE_HOME": str(home), "NO_COLOR": "1"}
         yield driver, name, node, refs, ids, env, state
     finally:
         podman_user.podman("rm", "--force", "--ignore", "--time", "0", node, check=False)

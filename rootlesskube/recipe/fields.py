@@ -104,6 +104,7 @@ class Int(Type):
 class Bool(Type):
     """true or false (YAML 1.1's yes/no/on/off are refused: inputs.compose_one keeps only core tags)."""
 
+    description: str = ""
     expected: str = "true or false"
 
     def load(self, node: yaml.Node, file: str) -> bool:
@@ -113,7 +114,7 @@ class Bool(Type):
         return node.value == "true"
 
     def json_schema(self) -> dict:
-        return {"type": "boolean", "description": self.expected}
+        return {"type": "boolean", "description": self.description or self.expected}
 
 
 @dataclass

@@ -83,7 +83,7 @@ CLUSTER = Obj({
     "workers": Int(0, 10),
     "apiPort": Int(0, 65535),
     "containerRuntime": Str("minikube's container runtime", choices=CONTAINER_RUNTIMES),
-    "reuse": Bool("true: a warm run: start the cluster a previous run stopped (cleanup: stop) or left, reset only "
+    "reuse": Bool(description="true: a warm run: start the cluster a previous run stopped (cleanup: stop) or left, reset only "
                   "the recipe's namespaces (delete, wait, re-create) and load no image a node already holds"),
 }, required=("driver", "name"), description="the cluster to bring up (rootlesskube up)")
 # recipe key -> ClusterSpec attribute, for the optional cluster keys

@@ -9,7 +9,14 @@ the run. A bring-up that fails is handled by cluster.up itself (its logs are
 moved into the artifacts folder): with `cleanup: always` it deletes the
 half-created cluster; with `on-success` and `never` (or --keep) it keeps it,
 and the report lists it as kept with the command that deletes it, like every
-cluster the policy keeps.
+cluster the policy keeps. `cleanup: stop` stops the clusters instead (their
+data stays; `rootlesskube start` or the next run brings them back).
+
+A warm run (`cluster: {reuse: true}`, with `cleanup: stop` or `never`): the
+bring-up starts the stopped cluster (cluster.up), each of the recipe's
+namespaces is deleted, waited for and created again on a reused cluster (and
+only those: the rest of the cluster stays as it is), and the images go through
+rootlesskube.images, which loads none a node already holds.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from .. import cluster, paths, ui
 from ..drivers.base import ClusterSpec
@@ -59,8 +66,10 @@ def plan(recipe: Recipe, clusters: List[ClusterSpec]) -> List[PlannedStep]:
                                  spec))
         for ns in recipe.namespaces:
             labels = ", ".join(f"{k}={v}" for k, v in ns.labels.to_labels().items()) or "no Pod Security labels"
+            reset = (f"on a reused cluster first delete Namespace {ns.name} and wait until it is gone "
+                     "(cluster.reuse); then ") if recipe.reuse else ""
             steps.append(PlannedStep("namespace", f"namespace {ns.name!r} on {spec.name!r}",
-                                     f"apply Namespace {ns.name} with {labels}", spec, ns))
+                                     f"{reset}apply Namespace {ns.name} with {labels}", spec, ns))
         for workload in recipe.workloads:
             steps.append(PlannedStep("workload", f"{_workload_name(workload)} in {workload.namespace!r} on "
                                      f"{spec.name!r}", _workload_words(workload), spec, workload))
@@ -75,7 +84,10 @@ def plan(recipe: Recipe, clusters: List[ClusterSpec]) -> List[PlannedStep]:
 
 
 def _up_words(spec: ClusterSpec, recipe: Recipe) -> str:
-    parts = [f"create or reuse {spec.driver} cluster {spec.name}"]
+    if recipe.reuse:
+        parts = [f"reuse {spec.driver} cluster {spec.name} (start it if it is stopped), or create it"]
+    else:
+        parts = [f"create or reuse {spec.driver} cluster {spec.name}"]
     if spec.kubernetes or spec.node_image:
         parts.append(f"Kubernetes {spec.node_image or spec.kubernetes}")
     if spec.pss_default:
@@ -139,6 +151,7 @@ class Runner:
         self.options = options or RunOptions()
         self.result = RunResult(recipe)
         self.brought_up: Dict[str, ClusterSpec] = {}
+        self.reused: Set[str] = set()  # clusters that existed before this run (their namespaces are reset on reuse)
         self.kept_failed: List[str] = []  # half-created clusters cluster.up kept (cleanup on-success, never; --keep)
         self._failed: Optional[PlannedStep] = None
         self._failed_record: Optional[ui.StepRecord] = None
@@ -210,6 +223,9 @@ class Runner:
         for name in self.kept_failed:
             self._keep(name, f"its bring-up failed; {why}")
         for name in reversed(list(self.brought_up)):
+            if policy == "stop" and not self.options.keep:
+                self._stop(name)
+                continue
             delete = not self.options.keep and (policy == "always" or (policy == "on-success" and self.result.ok))
             if not delete:
                 self._keep(name, why)
@@ -224,6 +240,20 @@ class Runner:
                     self.result.kept.append(name)
                     if self.result.ok:
                         self.result.exit_code = exc.exit_code
+
+    def _stop(self, name: str) -> None:
+        """cleanup: stop: the cluster stays with its data, stopped, for the next run (cluster.reuse)."""
+        with _recorded(self.result.records, f"stop the cluster {name!r} (cleanup: stop)") as record:
+            try:
+                cluster.stop(name)
+            except RootlesskubeError as exc:
+                record.status, record.message = "failed", str(exc).splitlines()[0]
+                ui.error(f"could not stop cluster {name!r}: {exc}", f"stop it with: rootlesskube stop --name {name}")
+                if self.result.ok:
+                    self.result.exit_code = exc.exit_code
+            else:
+                record.message = f"stopped; the next run or `rootlesskube start --name {name}` starts it"
+        self.result.kept.append(name)
 
     def _keep(self, name: str, why: str) -> None:
         ui.say(f"kept cluster {name!r} ({why}); remove it with: {self.result.delete_command(name)}")
@@ -317,16 +347,24 @@ def _up(runner: Runner, step: PlannedStep, record: ui.StepRecord) -> None:
             runner.kept_failed.append(spec.name)
         raise
     runner.brought_up[spec.name] = spec
+    if made.reused:
+        runner.reused.add(spec.name)
     _went_past(runner, made.ignored_checks)
-    record.message = f"{'reused' if made.reused else 'created'}; kubeconfig {made.kubeconfig}"
+    how = ("started (it was stopped)" if made.started else "reused") if made.reused else "created"
+    record.message = f"{how}; kubeconfig {made.kubeconfig}"
 
 
 def _namespace(runner: Runner, step: PlannedStep, record: ui.StepRecord) -> None:
     from ..pss.namespaces import apply_namespace
 
     ns: Namespace = step.item
-    result = apply_namespace(_kubectl(step.cluster, runner.recipe.timeouts.workload), ns.name, ns.labels)
-    record.message = f"namespace/{ns.name} {result.operation}"
+    timeout = runner.recipe.timeouts.workload
+    kubectl = _kubectl(step.cluster, timeout)
+    reset = runner.recipe.reuse and step.cluster.name in runner.reused
+    if reset:  # a warm run starts from the recipe's namespaces as they are declared, nothing else of the cluster
+        kubectl.run(["delete", "namespace", ns.name, "--ignore-not-found", "--wait=true", f"--timeout={timeout}s"])
+    result = apply_namespace(kubectl, ns.name, ns.labels)
+    record.message = f"namespace/{ns.name} {'reset: deleted, then ' if reset else ''}{result.operation}"
 
 
 def _workload(runner: Runner, step: PlannedStep, record: ui.StepRecord) -> None:

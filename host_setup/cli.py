@@ -158,7 +158,8 @@ class Lab(Command):
     start_at_boot = cli.SwitchAttr("--start-at-boot", str, argname="CLUSTER", default=None,
                                    help="install and enable, for every user of the roster, the user unit that runs "
                                         "`rootlesskube start --name CLUSTER` at boot (lingering starts their manager; "
-                                        "the unit expects rootlesskube in ~/.local/bin, as pipx puts it)")
+                                        "the unit expects rootlesskube in ~/.local/bin, as pipx puts it); "
+                                        "'lab-{user}' names each user's cluster of the lab recipe")
 
     def main(self):
         from dataclasses import asdict
@@ -174,9 +175,8 @@ class Lab(Command):
         require_root("lab")
         wanted = lab.lab_users(self.users, self.count, self.prefix)
         if self.start_at_boot is not None:
-            from rootlesskube.names import dns1123_label
-
-            dns1123_label(self.start_at_boot, "cluster name")
+            for name in wanted:  # every name checked before anything changes
+                lab.boot_cluster(self.start_at_boot, name)
         roster_path = Path(self.roster)
         roster = roster_file.read_roster(roster_path)
         if not self.yes:

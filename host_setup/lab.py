@@ -165,17 +165,29 @@ def _write_owned(dir_fd: int, name: str, data: bytes, uid: int, gid: int) -> boo
     return True
 
 
+USER_PLACEHOLDER = "{user}"  # --start-at-boot 'lab-{user}': the lab recipe's cluster of each user
+
+
+def boot_cluster(cluster: str, user: str) -> str:
+    """The cluster name for USER (the placeholder replaced), checked as a DNS-1123 label."""
+    from rootlesskube.names import dns1123_label
+
+    return dns1123_label(cluster.replace(USER_PLACEHOLDER, user), f"cluster name for {user}")
+
+
 def start_at_boot(cluster: str, roster: List[Assignment], systemd: bool) -> List[str]:
     """Install and enable every roster user's rootlesskube-cluster-CLUSTER.service; one line per user."""
     from rootlesskube.export import systemd_unit
 
-    unit_name = systemd_unit.cluster_unit_name(cluster)
-    if not systemd:
-        return [f"{a.user}: skipped, systemd is not running here (no user manager starts {unit_name})" for a in roster]
-    text = systemd_unit.cluster_unit(cluster)
     lines = []
     for assignment in roster:
+        name = boot_cluster(cluster, assignment.user)
+        unit_name = systemd_unit.cluster_unit_name(name)
+        if not systemd:
+            lines.append(f"{assignment.user}: skipped, systemd is not running here (no user manager starts {unit_name})")
+            continue
         entry = pwd.getpwnam(assignment.user)
-        changed = install_user_unit(entry.pw_dir, entry.pw_uid, entry.pw_gid, unit_name, text)
+        changed = install_user_unit(entry.pw_dir, entry.pw_uid, entry.pw_gid, unit_name,
+                                    systemd_unit.cluster_unit(name))
         lines.append(f"{assignment.user}: {unit_name} {'installed and enabled' if changed else 'already enabled'}")
     return lines

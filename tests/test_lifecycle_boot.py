@@ -168,6 +168,11 @@ def test_lab_with_systemd_enables_it_for_every_roster_user(tmp_path, monkeypatch
     assert lab.start_at_boot("rk-dev", roster, systemd=True) == [
         "alice: rootlesskube-cluster-rk-dev.service installed and enabled"]
     assert (home / ".config/systemd/user/rootlesskube-cluster-rk-dev.service").read_text() == UNIT
+    # the lab recipe's clusters: one per user, lab-USER
+    assert lab.start_at_boot("lab-{user}", roster, systemd=True) == [
+        "alice: rootlesskube-cluster-lab-alice.service installed and enabled"]
+    assert "ExecStart=%h/.local/bin/rootlesskube start --name lab-alice\n" in (
+        home / ".config/systemd/user/rootlesskube-cluster-lab-alice.service").read_text()
 
 
 @needs_root
@@ -177,7 +182,7 @@ def test_lab_refuses_a_bad_cluster_name_before_any_change(tmp_path):
                              str(roster), "--start-at-boot", "Bad_Name", "--yes"],
                             capture_output=True, text=True, timeout=60, cwd=str(REPO))
     assert result.returncode == 2
-    assert "error: the cluster name 'Bad_Name' is not a valid DNS-1123 label" in result.stderr
+    assert "error: the cluster name for nobody-rk18 'Bad_Name' is not a valid DNS-1123 label" in result.stderr
     assert not roster.exists()
     with pytest.raises(KeyError):
         pwd.getpwnam("nobody-rk18")

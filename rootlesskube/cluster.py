@@ -209,8 +209,9 @@ def _failing_check(check, ignored: str = "") -> str:
 def _find_existing(ctx: BringUp) -> None:
     name, spec = ctx.spec.name, ctx.spec
     record = load_record(name)
+    states = ctx.driver.node_states(name) if record is not None else None  # asked once: a warm run counts its calls
     if record is not None and record.state in ("ready", "stopped") and not ctx.options.recreate:
-        raise_if_gone(record, ctx.driver)
+        raise_if_gone(record, ctx.driver, states)
     if not ctx.driver.exists(name):
         return None
     if record is None:
@@ -231,7 +232,7 @@ def _find_existing(ctx: BringUp) -> None:
         )
     ctx.reused = True
     ctx.record = record
-    lifecycle = containers.summary(ctx.driver.node_states(name))
+    lifecycle = containers.summary(states if states is not None else ctx.driver.node_states(name))
     if lifecycle in ("running", "missing") and not (lifecycle == "missing" and ctx.driver.stop_removes_containers):
         ui.say(f"cluster {name!r} already exists with the same spec: reusing it")
         return None
@@ -412,8 +413,8 @@ def is_gone(record: ClusterRecord, driver: Driver, states: Optional[dict] = None
     return not (driver.stop_removes_containers and driver.exists(record.name))
 
 
-def raise_if_gone(record: ClusterRecord, driver: Driver) -> None:
-    if is_gone(record, driver):
+def raise_if_gone(record: ClusterRecord, driver: Driver, states: Optional[dict] = None) -> None:
+    if is_gone(record, driver, states):
         raise ClusterGone(
             f"the {record.driver} cluster {record.name!r} is gone: rootlesskube's record of it remains, but no node "
             "container of it exists (removed outside rootlesskube, e.g. `podman rm` or `podman system reset`)",
@@ -436,8 +437,7 @@ def stop(name: str) -> ClusterRecord:
     driver = get_driver(record.driver)
     with cluster_lock(name):
         states = driver.node_states(name)
-        if is_gone(record, driver, states):
-            raise_if_gone(record, driver)
+        raise_if_gone(record, driver, states)
         if any(state == containers.RUNNING for state in states.values()):
             with ui.step(f"stop the {record.driver} cluster {name!r}"):
                 driver.stop(name)

@@ -523,8 +523,12 @@ def _status_of(record: ClusterRecord) -> dict:
 
     driver = get_driver(record.driver)
     tool = driver.status(record.name)
-    states = driver.node_states(record.name)
-    lifecycle = containers.summary(states)
+    asked = ""
+    try:
+        states = driver.node_states(record.name)
+        lifecycle = containers.summary(states)
+    except RootlesskubeError as exc:  # one cluster's podman trouble must not hide the others' status
+        states, lifecycle, asked = {}, "unknown", f"could not ask Podman for the node containers: {exc}"
     if lifecycle == "missing":
         lifecycle = "gone" if is_gone(record, driver, states) else "stopped"
     row = {"name": record.name, "driver": record.driver, "exists": tool.exists, "state": record.state,
@@ -532,13 +536,14 @@ def _status_of(record: ClusterRecord) -> dict:
            "containers": [{"name": n, "state": "running" if s == containers.RUNNING else "stopped", "podman_state": s}
                           for n, s in states.items()],
            "nodes": [], "ready": False, "api_endpoint": None, "kubeconfig": record.kubeconfig,
-           "default_storage_class": record.default_storage_class, "detail": tool.detail}
+           "default_storage_class": record.default_storage_class, "detail": _joined(tool.detail, asked)}
+    kubeconfig = Path(record.kubeconfig)
     if lifecycle == "gone":
         row["detail"] = _joined(row["detail"], f"no node container exists; `rootlesskube down --name {record.name}` "
                                                "cleans the record")
     elif lifecycle == "stopped":
         row["detail"] = _joined(row["detail"], f"stopped; `rootlesskube start --name {record.name}` starts it")
-    kubeconfig = Path(record.kubeconfig)
+        row["api_endpoint"] = _server(kubeconfig) if kubeconfig.is_file() else None
     if not tool.exists or not kubeconfig.is_file() or lifecycle in ("gone", "stopped"):
         return row
     row["api_endpoint"] = _server(kubeconfig)
@@ -553,7 +558,7 @@ def _status_of(record: ClusterRecord) -> dict:
 
 
 def _joined(detail: str, more: str) -> str:
-    return f"{detail}; {more}" if detail else more
+    return f"{detail}; {more}" if detail and more else detail or more
 
 
 def _node_ready(node: dict) -> bool:

@@ -209,8 +209,9 @@ def _failing_check(check, ignored: str = "") -> str:
 def _find_existing(ctx: BringUp) -> None:
     name, spec = ctx.spec.name, ctx.spec
     record = load_record(name)
+    states = ctx.driver.node_states(name) if record is not None else None  # asked once: a warm run counts its calls
     if record is not None and record.state in ("ready", "stopped") and not ctx.options.recreate:
-        raise_if_gone(record, ctx.driver)
+        raise_if_gone(record, ctx.driver, states)
     if not ctx.driver.exists(name):
         return None
     if record is None:
@@ -231,7 +232,7 @@ def _find_existing(ctx: BringUp) -> None:
         )
     ctx.reused = True
     ctx.record = record
-    lifecycle = containers.summary(ctx.driver.node_states(name))
+    lifecycle = containers.summary(states if states is not None else ctx.driver.node_states(name))
     if lifecycle in ("running", "missing") and not (lifecycle == "missing" and ctx.driver.stop_removes_containers):
         ui.say(f"cluster {name!r} already exists with the same spec: reusing it")
         return None
@@ -412,8 +413,8 @@ def is_gone(record: ClusterRecord, driver: Driver, states: Optional[dict] = None
     return not (driver.stop_removes_containers and driver.exists(record.name))
 
 
-def raise_if_gone(record: ClusterRecord, driver: Driver) -> None:
-    if is_gone(record, driver):
+def raise_if_gone(record: ClusterRecord, driver: Driver, states: Optional[dict] = None) -> None:
+    if is_gone(record, driver, states):
         raise ClusterGone(
             f"the {record.driver} cluster {record.name!r} is gone: rootlesskube's record of it remains, but no node "
             "container of it exists (removed outside rootlesskube, e.g. `podman rm` or `podman system reset`)",
@@ -436,8 +437,7 @@ def stop(name: str) -> ClusterRecord:
     driver = get_driver(record.driver)
     with cluster_lock(name):
         states = driver.node_states(name)
-        if is_gone(record, driver, states):
-            raise_if_gone(record, driver)
+        raise_if_gone(record, driver, states)
         if any(state == containers.RUNNING for state in states.values()):
             with ui.step(f"stop the {record.driver} cluster {name!r}"):
                 driver.stop(name)
@@ -523,8 +523,12 @@ def _status_of(record: ClusterRecord) -> dict:
 
     driver = get_driver(record.driver)
     tool = driver.status(record.name)
-    states = driver.node_states(record.name)
-    lifecycle = containers.summary(states)
+    asked = ""
+    try:
+        states = driver.node_states(record.name)
+        lifecycle = containers.summary(states)
+    except RootlesskubeError as exc:  # one cluster's podman trouble must not hide the others' status
+        states, lifecycle, asked = {}, "unknown", f"could not ask Podman for the node containers: {exc}"
     if lifecycle == "missing":
         lifecycle = "gone" if is_gone(record, driver, states) else "stopped"
     row = {"name": record.name, "driver": record.driver, "exists": tool.exists, "state": record.state,
@@ -532,13 +536,14 @@ def _status_of(record: ClusterRecord) -> dict:
            "containers": [{"name": n, "state": "running" if s == containers.RUNNING else "stopped", "podman_state": s}
                           for n, s in states.items()],
            "nodes": [], "ready": False, "api_endpoint": None, "kubeconfig": record.kubeconfig,
-           "default_storage_class": record.default_storage_class, "detail": tool.detail}
+           "default_storage_class": record.default_storage_class, "detail": _joined(tool.detail, asked)}
+    kubeconfig = Path(record.kubeconfig)
     if lifecycle == "gone":
         row["detail"] = _joined(row["detail"], f"no node container exists; `rootlesskube down --name {record.name}` "
                                                "cleans the record")
     elif lifecycle == "stopped":
         row["detail"] = _joined(row["detail"], f"stopped; `rootlesskube start --name {record.name}` starts it")
-    kubeconfig = Path(record.kubeconfig)
+        row["api_endpoint"] = _server(kubeconfig) if kubeconfig.is_file() else None
     if not tool.exists or not kubeconfig.is_file() or lifecycle in ("gone", "stopped"):
         return row
     row["api_endpoint"] = _server(kubeconfig)
@@ -553,7 +558,7 @@ def _status_of(record: ClusterRecord) -> dict:
 
 
 def _joined(detail: str, more: str) -> str:
-    return f"{detail}; {more}" if detail else more
+    return f"{detail}; {more}" if detail and more else detail or more
 
 
 def _node_ready(node: dict) -> bool:

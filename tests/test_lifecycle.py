@@ -44,6 +44,7 @@ def test_kind_stop_then_start_keeps_the_cluster(cli, standins):
     assert (row["lifecycle"], row["ready"], row["containers"]) == (
         "stopped", False, [{"name": "rk-dev-control-plane", "state": "stopped", "podman_state": "exited"}])
     assert row["detail"] == "stopped; `rootlesskube start --name rk-dev` starts it"
+    assert row["api_endpoint"] == "https://127.0.0.1:41235"  # from the kubeconfig; the API server is not asked
     assert cluster.load_record("rk-dev").state == "stopped"
 
     code, out, err = cli("start", "--name", "rk-dev")
@@ -171,3 +172,34 @@ def test_stop_of_an_unknown_cluster_names_the_fix(cli, standins):
     assert code == 1
     assert "error: rootlesskube knows no cluster named 'nope'" in err
     assert standins.calls() == []
+
+
+def test_start_rewrites_the_kubeconfig_when_the_api_servers_port_changed(cli, standins):
+    """`start` re-reads the API server's host port from the tool (kind: `get kubeconfig`, which asks podman for
+    the node's published port, providers/podman/provider.go GetAPIServerEndpoint @cda67ef)."""
+    assert cli("up", "--name", "rk-dev")[0] == 0
+    assert cli("stop", "--name", "rk-dev")[0] == 0
+    private = cluster.kubeconfig_path("rk-dev")
+    private.write_text(private.read_text().replace("127.0.0.1:41235", "127.0.0.1:40000"))
+    code, out, err = cli("start", "--name", "rk-dev")
+    assert code == 0, err
+    assert ("the API server of cluster 'rk-dev' moved from https://127.0.0.1:40000 to https://127.0.0.1:41235; "
+            f"the kubeconfig {private} says so now") in err
+    assert "server: https://127.0.0.1:41235" in private.read_text()
+    assert oct(private.stat().st_mode & 0o777) == "0o600"
+
+
+def test_status_says_when_podman_cannot_tell(cli, standins, monkeypatch):
+    from rootlesskube.drivers.kind import KindDriver
+    from rootlesskube.errors import RootlesskubeError
+
+    assert cli("up", "--name", "rk-dev")[0] == 0
+
+    def broken(self, name):
+        raise RootlesskubeError("podman ps failed: Error: cannot re-exec process")
+
+    monkeypatch.setattr(KindDriver, "node_states", broken)
+    row = status_row(cli, "rk-dev")
+    assert (row["lifecycle"], row["containers"]) == ("unknown", [])
+    assert row["detail"] == ("could not ask Podman for the node containers: podman ps failed: Error: cannot re-exec "
+                             "process")

@@ -122,8 +122,11 @@ def real_podman() -> Optional[str]:
     here = (Path(__file__).resolve().parent / "node").resolve()
     for folder in os.environ.get("PATH", "").split(os.pathsep):
         candidate = Path(folder) / "podman"
-        if folder and Path(folder).resolve() != here and candidate.is_file() and os.access(candidate, os.X_OK):
-            return str(candidate)
+        try:
+            if folder and Path(folder).resolve() != here and candidate.is_file() and os.access(candidate, os.X_OK):
+                return str(candidate)
+        except OSError:  # a folder this user may not read
+            continue
     return None
 
 

@@ -36,14 +36,14 @@ def docker_archive(path, token: bytes = b"pmm") -> str:
     return image_id
 
 
-def warm_recipe(cleanup: str = "stop", reuse: str = "true") -> str:
+def warm_recipe(cleanup: str = "stop", reuse: str = "true", driver: str = "kind") -> str:
     return textwrap.dedent(f"""\
         apiVersion: rootlesskube.dev/v1alpha1
         kind: Recipe
         metadata:
           name: nightly
         cluster:
-          driver: kind
+          driver: {driver}
           name: rk-warm
           reuse: {reuse}
         namespaces:
@@ -61,7 +61,7 @@ def warm_recipe(cleanup: str = "stop", reuse: str = "true") -> str:
 
 
 @pytest.fixture
-def nightly(standins, recipe_dir, tmp_path, monkeypatch):
+def nightly(standins, recipe_dir, tmp_path, monkeypatch, request):
     from rootlesskube.workloads import pmm_deploy
 
     monkeypatch.setattr(pmm_deploy, "POLL_SECONDS", 0.05)
@@ -69,7 +69,7 @@ def nightly(standins, recipe_dir, tmp_path, monkeypatch):
     world.pmm3_running()
     docker_archive(recipe_dir / "pmm.tar")
     path = recipe_dir / "nightly.yaml"
-    path.write_text(warm_recipe())
+    path.write_text(warm_recipe(driver=getattr(request, "param", "kind")))
     return path
 
 
@@ -156,3 +156,17 @@ def test_the_dry_run_says_what_a_warm_run_does(cli, standins, nightly):
     assert planned["up"].startswith("reuse kind cluster rk-warm (start it if it is stopped), or create it; ")
     assert planned["namespace"].startswith("on a reused cluster first delete Namespace secure-namespace and wait "
                                            "until it is gone (cluster.reuse); then apply Namespace secure-namespace")
+
+
+@pytest.mark.parametrize("nightly", ["minikube"], indirect=True)
+def test_a_warm_minikube_run_loads_nothing_either(cli, standins, nightly):
+    assert cli("run", str(nightly), "--json")[0] == 0
+    cold = standins.argvs("minikube")
+    assert (sum(a[1] == "start" for a in cold), sum(a[1:3] == ["image", "load"] for a in cold)) == (1, 1)
+    calls_before = len(standins.calls())
+    code, out, err = cli("run", str(nightly), "--json")
+    assert code == 0, err
+    assert steps_of(out)[1][2].startswith("started (it was stopped); kubeconfig ")
+    warm = [c["argv"] for c in standins.calls()[calls_before:] if c["tool"] == "minikube"]
+    assert [a[1:3] for a in warm if a[1:3] == ["image", "load"]] == []
+    assert sum(a[1] == "start" for a in warm) == 1  # minikube start --rootless of the stopped profile, no create

@@ -1,6 +1,8 @@
 """Images from the user's Podman store into every node of a cluster, skipping what the nodes already hold.
 
-An image is the same image when its id is: Podman's image id is the digest of
+A node holds an image when it has its id under its name (the kubelet finds an
+image by name: the same id under another name is loaded again, which adds the
+name). An image is the same image when its id is: Podman's image id is the digest of
 the image's config, and so is the id the node's container runtime reports for
 it. kind's own `load docker-image` compares exactly these two (the engine's
 `image inspect -f {{ .Id }}` with `crictl inspecti`'s status.id;
@@ -23,7 +25,7 @@ import json
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Set
+from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Set, Tuple
 
 from . import paths
 from .errors import UsageError
@@ -31,6 +33,7 @@ from .errors import UsageError
 if TYPE_CHECKING:
     from .drivers.base import Driver
 
+SKIPPED = "every node holds this id under this name"
 _HEX_ID = re.compile(r"(?:sha256:)?([0-9a-f]{64})")
 LIST_TIMEOUT = 60.0
 
@@ -41,19 +44,23 @@ def normal_id(value: str) -> Optional[str]:
     return match.group(1) if match else None
 
 
-def parse_crictl_images(text: str) -> Set[str]:
-    """The image ids of `crictl images -o json` ({"images": [{"id": "sha256:...", ...}]})."""
+Held = Dict[str, Set[str]]  # image id (64 hex digits) -> the names (repo tags) it has there
+
+
+def parse_crictl_images(text: str) -> Held:
+    """The images of `crictl images -o json` ({"images": [{"id": "sha256:...", "repoTags": [...]}, ...]})."""
     data = json.loads(text or "{}")
-    found = set()
+    found: Held = {}
     for image in (data.get("images") or []) if isinstance(data, dict) else []:
         value = normal_id(image.get("id", "")) if isinstance(image, dict) else None
         if value:
-            found.add(value)
+            tags = image.get("repoTags") or []
+            found.setdefault(value, set()).update(t for t in tags if isinstance(t, str))
     return found
 
 
-def node_image_ids(node: str) -> Optional[Set[str]]:
-    """The image ids one node container holds; None when the node cannot be asked (not running, no crictl)."""
+def node_images(node: str) -> Optional[Held]:
+    """The images one node container holds; None when the node cannot be asked (not running, no crictl)."""
     from .podman import Podman, PodmanError
 
     try:
@@ -68,13 +75,29 @@ def node_image_ids(node: str) -> Optional[Set[str]]:
         return None
 
 
-def ids_on_every_node(nodes: Iterable[str]) -> Set[str]:
-    """The ids every node holds (a node that cannot be asked holds nothing, so the image is loaded)."""
-    common: Optional[Set[str]] = None
+def held_on_every_node(nodes: Iterable[str]) -> Held:
+    """The ids every node holds, each with the names it has on every node (a node that cannot be asked holds
+    nothing, so the image is loaded)."""
+    common: Optional[Held] = None
     for node in nodes:
-        held = node_image_ids(node) or set()
-        common = held if common is None else common & held
-    return common or set()
+        held = node_images(node) or {}
+        common = held if common is None else {i: common[i] & held[i] for i in common.keys() & held.keys()}
+    return common or {}
+
+
+def holds(held: Held, image_id: str, names: Iterable[str]) -> bool:
+    """Every node holds this id under one of these names (the same id under another name is not enough: the
+    kubelet finds an image by its name; kind re-tags in that case, pkg/cmd/kind/load/docker-image @cda67ef)."""
+    wanted = set(names)
+    return image_id in held and (not wanted or bool(wanted & held[image_id]))
+
+
+def store_names(ref: str, repo_tags: Iterable[str]) -> Set[str]:
+    """The names Podman gives REF (what `podman save` writes into the archive, and so the node's name for it):
+    its repo tags that are REF itself or end with /REF (a short name; `:latest` when REF has no tag)."""
+    last = ref.rsplit("/", 1)[-1]
+    full = ref if ("@" in ref or ":" in last) else f"{ref}:latest"
+    return {t for t in repo_tags if t in (ref, full) or t.endswith("/" + full)} or {ref}
 
 
 @dataclass
@@ -109,32 +132,41 @@ def archive_path(ref: str) -> Path:
     return folder / (re.sub(r"[^A-Za-z0-9_.-]", "_", ref) + ".tar")
 
 
-def local_ids(refs: Iterable[str], podman=None) -> Dict[str, str]:
-    """Each image's id in the user's store; exit 2 (before anything is loaded) for one that is not there."""
+@dataclass(frozen=True)
+class LocalImage:
+    ref: str
+    id: str
+    names: Tuple[str, ...]  # what the nodes call it once loaded
+
+
+def local_images(refs: Iterable[str], podman=None) -> Dict[str, LocalImage]:
+    """Each image's id and names in the user's store; exit 2 (before anything is loaded) for one not there."""
     from .podman import ImageNotFound, Podman, image_ref
 
     podman = podman or Podman()
-    ids: Dict[str, str] = {}
+    found: Dict[str, LocalImage] = {}
     for ref in refs:
         image_ref(ref)
         try:
-            found = normal_id(podman.image_id(ref))
+            info = podman.image_inspect(ref)
         except ImageNotFound:
-            found = None
-        if found is None:
+            info = {}
+        image_id = normal_id(str(info.get("Id", "")))
+        if image_id is None:
             raise UsageError(f"the image {ref} is not in your Podman store",
                              hint=f"pull it (`podman pull {ref}`) or build it (`podman build -t {ref} .`) first")
-        ids[ref] = found
-    return ids
+        found[ref] = LocalImage(ref, image_id, tuple(sorted(store_names(ref, info.get("RepoTags") or []))))
+    return found
 
 
 MANIFEST_LIMIT = 1 << 20
 CONFIG_LIMIT = 16 << 20
 
 
-def archive_id(archive: Path) -> Optional[str]:
-    """The id of the one image in a docker-archive: the sha256 of the config file its manifest.json names
-    (what containerd's import and Podman's store call the image's id); None when it cannot be told."""
+def archive_image(archive: Path) -> Optional[Tuple[str, Tuple[str, ...]]]:
+    """The id and names of the one image in a docker-archive: the sha256 of the config file its manifest.json
+    names (what containerd's import and Podman's store call the image's id) and its RepoTags; None when it
+    cannot be told."""
     import hashlib
     import tarfile
 
@@ -149,35 +181,41 @@ def archive_id(archive: Path) -> Optional[str]:
             config = tar.getmember(str(entries[0].get("Config", "")))
             if not config.isfile() or config.size > CONFIG_LIMIT:
                 return None
-            return hashlib.sha256(tar.extractfile(config).read()).hexdigest()  # type: ignore[union-attr]
+            tags = entries[0].get("RepoTags") or []
+            names = tuple(sorted(t for t in tags if isinstance(t, str)))
+            return hashlib.sha256(tar.extractfile(config).read()).hexdigest(), names  # type: ignore[union-attr]
     except (OSError, KeyError, ValueError, tarfile.TarError):
         return None
 
 
 def load_archive(driver: "Driver", cluster: str, archive: Path) -> LoadReport:
-    """A docker-archive the user gave: loaded unless every node holds the id of the image in it."""
-    found = archive_id(archive)
+    """A docker-archive the user gave: loaded unless every node holds its image (same id, each of its names)."""
+    found = archive_image(archive)
     report = LoadReport(cluster, driver.name)
-    if found is not None and found in driver.image_ids(cluster):
-        report.images.append(ImageResult(str(archive), found, "skipped", "every node holds this id"))
-        return report
+    if found is not None:
+        image_id, names = found
+        held = driver.held_images(cluster)
+        if all(holds(held, image_id, [name]) for name in names) if names else image_id in held:
+            report.images.append(ImageResult(str(archive), image_id, "skipped", SKIPPED))
+            return report
     driver.load_image(cluster, archive)
-    report.images.append(ImageResult(str(archive), found or "", "loaded"))
+    report.images.append(ImageResult(str(archive), found[0] if found else "", "loaded"))
     return report
 
 
 def load(driver: "Driver", cluster: str, refs: List[str], podman=None,
-         ids: Optional[Dict[str, str]] = None) -> LoadReport:
-    """Put each image into every node of the cluster, unless every node already holds its id."""
+         local: Optional[Dict[str, LocalImage]] = None) -> LoadReport:
+    """Put each image into every node of the cluster, unless every node already holds it (same id, same name)."""
     from .podman import Podman
 
     podman = podman or Podman()
-    ids = ids if ids is not None else local_ids(refs, podman)
-    held = driver.image_ids(cluster)
+    local = local if local is not None else local_images(refs, podman)
+    held = driver.held_images(cluster)
     report = LoadReport(cluster, driver.name)
     for ref in dict.fromkeys(refs):
-        if ids[ref] in held:
-            report.images.append(ImageResult(ref, ids[ref], "skipped", "every node holds this id"))
+        image = local[ref]
+        if holds(held, image.id, image.names):
+            report.images.append(ImageResult(ref, image.id, "skipped", SKIPPED))
             continue
         archive = archive_path(ref)
         podman.save(ref, str(archive))
@@ -186,5 +224,6 @@ def load(driver: "Driver", cluster: str, refs: List[str], podman=None,
         finally:
             if archive.exists():
                 archive.unlink()  # the user's store keeps the image; the archive was only the way in
-        report.images.append(ImageResult(ref, ids[ref], "loaded"))
+        held.setdefault(image.id, set()).update(image.names)
+        report.images.append(ImageResult(ref, image.id, "loaded"))
     return report

@@ -247,9 +247,11 @@ class Podman:
         raise PodmanError.from_command_error(
             CommandError(result.argv, result.returncode, result.stdout, result.stderr))
 
-    def image_id(self, ref: str) -> str:
-        """The image's id (the digest of its config, 64 hex digits); ImageNotFound when it is not in the store."""
-        return self.call("image", "inspect", "--format", "{{.Id}}", image_ref(ref)).stdout.strip()
+    def image_inspect(self, ref: str) -> dict:
+        """`podman image inspect REF`: Id (the digest of its config, 64 hex digits), RepoTags, ...;
+        ImageNotFound when it is not in the store."""
+        found = json.loads(self.call("image", "inspect", image_ref(ref)).stdout or "[]")
+        return found[0] if found else {}
 
     def save(self, ref: str, archive: str, timeout: float = 900) -> None:
         """Write a docker-archive (what `kind load image-archive` reads) to a real file."""

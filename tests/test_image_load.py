@@ -26,7 +26,7 @@ def test_ids_compare_with_or_without_the_algorithm():
     assert images.normal_id(HEX + "\n") == HEX
 
 
-def test_crictl_images_json_gives_the_ids():
+def test_crictl_images_json_gives_the_ids_and_their_names():
     """The shape minikube parses from the same command (pkg/minikube/cruntime/cri.go crictlImages @c93a4cb)."""
     text = json.dumps({"images": [
         {"id": f"sha256:{HEX}", "repoTags": ["localhost/a:1"], "repoDigests": [], "size": "1", "uid": None,
@@ -34,19 +34,36 @@ def test_crictl_images_json_gives_the_ids():
         {"id": "not-an-id", "repoTags": []},
         {"repoTags": ["no id"]},
     ]})
-    assert images.parse_crictl_images(text) == {HEX}
-    assert images.parse_crictl_images('{"images": []}') == set()
-    assert images.parse_crictl_images('{"images": null}') == set()
+    assert images.parse_crictl_images(text) == {HEX: {"localhost/a:1"}}
+    assert images.parse_crictl_images('{"images": []}') == {}
+    assert images.parse_crictl_images('{"images": null}') == {}
+
+
+@pytest.mark.parametrize("ref, tags, names", [
+    ("localhost/app:dev", ["localhost/app:dev", "localhost/other:1"], {"localhost/app:dev"}),
+    ("app:dev", ["localhost/app:dev"], {"localhost/app:dev"}),  # podman save writes the full name (podman 4.3.1)
+    ("busybox", ["docker.io/library/busybox:latest"], {"docker.io/library/busybox:latest"}),
+    ("localhost/app:dev", [], {"localhost/app:dev"}),
+])
+def test_the_names_podman_gives_a_reference(ref, tags, names):
+    assert images.store_names(ref, tags) == names
+
+
+def test_an_id_is_held_only_under_the_wanted_name():
+    held = {HEX: {"localhost/app:dev"}}
+    assert images.holds(held, HEX, ["localhost/app:dev"])
+    assert not images.holds(held, HEX, ["localhost/app:v2"])  # retagged: the kubelet looks for the new name
+    assert not images.holds(held, "0" * 64, ["localhost/app:dev"])
 
 
 def test_a_docker_archives_id_is_the_digest_of_its_config(tmp_path):
     image_id = docker_archive(tmp_path / "a.tar")
     with tarfile.open(tmp_path / "a.tar") as tar:
         assert image_id == hashlib.sha256(tar.extractfile(f"{image_id}.json").read()).hexdigest()
-    assert images.archive_id(tmp_path / "a.tar") == image_id
+    assert images.archive_image(tmp_path / "a.tar") == (image_id, ("docker.io/percona/pmm-server:3",))
     (tmp_path / "b.tar").write_bytes(b"docker-archive stand-in")
-    assert images.archive_id(tmp_path / "b.tar") is None
-    assert images.archive_id(tmp_path / "missing.tar") is None
+    assert images.archive_image(tmp_path / "b.tar") is None
+    assert images.archive_image(tmp_path / "missing.tar") is None
 
 
 class Driver:
@@ -55,7 +72,7 @@ class Driver:
     def __init__(self, held):
         self.held, self.loaded = held, []
 
-    def image_ids(self, cluster):
+    def held_images(self, cluster):
         return self.held
 
     def load_image(self, cluster, archive):
@@ -64,10 +81,12 @@ class Driver:
 
 def test_an_archive_whose_image_every_node_holds_is_not_loaded(tmp_path):
     image_id = docker_archive(tmp_path / "a.tar")
-    held = Driver({image_id})
+    retagged = Driver({image_id: {"docker.io/percona/pmm-server:other"}})
+    assert images.load_archive(retagged, "c", tmp_path / "a.tar").loaded == [str(tmp_path / "a.tar")]
+    held = Driver({image_id: {"docker.io/percona/pmm-server:3"}})
     report = images.load_archive(held, "c", tmp_path / "a.tar")
     assert (report.loaded, report.skipped, held.loaded) == ([], [str(tmp_path / "a.tar")], [])
-    empty = Driver(set())
+    empty = Driver({})
     report = images.load_archive(empty, "c", tmp_path / "a.tar")
     assert (report.loaded, empty.loaded) == ([str(tmp_path / "a.tar")], [tmp_path / "a.tar"])
 

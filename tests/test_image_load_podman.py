@@ -30,8 +30,9 @@ from tests.podman_env import USER_PYTHON
 
 pytestmark = pytest.mark.podman
 
-NODE_IMAGE = "localhost/rk-fake-node:test"
-NODE_APPLETS = ("sh", "cat", "tar", "sed", "sha256sum", "cut", "grep", "mkdir", "rm", "sleep", "echo", "printf")
+NODE_IMAGE = "localhost/rk-fake-node:2"
+NODE_APPLETS = ("sh", "cat", "tar", "sed", "sha256sum", "cut", "grep", "mkdir", "rm", "sleep", "echo", "printf", "tr",
+                "mv", "touch")
 
 
 def build_node_image(user) -> None:
@@ -130,6 +131,12 @@ def tool_loads(state: Path, driver: str) -> list:
     return [c["argv"] for c in calls if c["tool"] == driver and "load" in c["argv"]]
 
 
+def node_holds(podman_user, node: str) -> list:
+    """The node's containerd as the ctr stand-in left it: one "sha256:ID NAME..." a line."""
+    result = podman_user.podman("exec", node, "cat", "/var/lib/rk-node/images", check=False)
+    return [line.split() for line in result.stdout.splitlines()]
+
+
 @pytest.mark.parametrize("world", ["kind", "minikube", "usernetes"], indirect=True)
 def test_load_then_skip_what_the_node_holds(podman_user, world):
     driver, name, node, (app, tool), (app_id, tool_id), env, state = world
@@ -137,8 +144,8 @@ def test_load_then_skip_what_the_node_holds(podman_user, world):
     assert first.returncode == 0, first.stderr
     report = json.loads(first.stdout)
     assert (report["loaded"], report["skipped"]) == ([app], [])
-    held = podman_user.podman("exec", node, "cat", "/var/lib/rk-node/ids").stdout.split()
-    assert held == [f"sha256:{app_id}"]  # the id containerd's CRI reports is Podman's own
+    # the id containerd's CRI reports is Podman's own, under the name podman save wrote
+    assert node_holds(podman_user, node) == [[f"sha256:{app_id}", app]]
     loads = len(tool_loads(state, driver))
     assert loads == (0 if driver == "usernetes" else 1)
 
@@ -149,15 +156,32 @@ def test_load_then_skip_what_the_node_holds(podman_user, world):
     assert [(i["image"], i["id"], i["action"]) for i in report["images"]] == [
         (app, app_id, "skipped"), (tool, tool_id, "loaded")]
     assert len(tool_loads(state, driver)) == loads * 2  # only the new image went to the tool
-    held = podman_user.podman("exec", node, "cat", "/var/lib/rk-node/ids").stdout.split()
-    assert held == [f"sha256:{app_id}", f"sha256:{tool_id}"]
+    assert node_holds(podman_user, node) == [[f"sha256:{app_id}", app], [f"sha256:{tool_id}", tool]]
 
     text = load(podman_user, env, app, tool, "--name", name)
     assert text.returncode == 0, text.stderr
-    assert text.stdout == (f"skipped  {app}  id {app_id[:12]} (every node holds this id)\n"
-                           f"skipped  {tool}  id {tool_id[:12]} (every node holds this id)\n"
+    assert text.stdout == (f"skipped  {app}  id {app_id[:12]} (every node holds this id under this name)\n"
+                           f"skipped  {tool}  id {tool_id[:12]} (every node holds this id under this name)\n"
                            f"cluster {name} ({driver}): 0 loaded, 2 skipped\n")
     assert not list((Path(env["ROOTLESSKUBE_HOME"]) / "data" / "images").glob("*.tar"))
+
+
+@pytest.mark.parametrize("world", ["kind"], indirect=True)
+def test_the_same_id_under_a_new_name_is_loaded(podman_user, world):
+    """The kubelet finds an image by its name: a retagged image must reach the node under its new name (kind's
+    own `load docker-image` re-tags in that case, pkg/cmd/kind/load/docker-image/docker-image.go @cda67ef)."""
+    driver, name, node, (app, _), (app_id, _), env, state = world
+    assert load(podman_user, env, app, "--name", name).returncode == 0
+    short = f"{name}-app:v2"  # a short name: Podman calls it localhost/...
+    podman_user.podman("tag", app, short)
+    retagged = load(podman_user, env, short, "--name", name, "--json")
+    assert retagged.returncode == 0, retagged.stderr
+    report = json.loads(retagged.stdout)
+    assert (report["loaded"], report["images"][0]["id"]) == ([short], app_id)
+    assert node_holds(podman_user, node) == [[f"sha256:{app_id}", app, f"localhost/{short}"]]
+    again = load(podman_user, env, short, "--name", name, "--json")
+    assert json.loads(again.stdout)["skipped"] == [short]  # the short name's full name is on the node now
+    podman_user.podman("rmi", f"localhost/{short}", check=False)
 
 
 @pytest.mark.parametrize("world", ["kind"], indirect=True)
@@ -168,4 +192,4 @@ def test_an_image_missing_from_the_store_stops_before_anything_is_loaded(podman_
     assert result.returncode == 2
     assert f"error: the image {missing} is not in your Podman store" in result.stderr
     assert tool_loads(state, driver) == []
-    assert podman_user.podman("exec", node, "cat", "/var/lib/rk-node/ids", check=False).returncode != 0
+    assert node_holds(podman_user, node) == []

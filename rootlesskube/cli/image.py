@@ -17,8 +17,8 @@ class ImageLoad(Command):
         "there) into every node of a cluster rootlesskube created. kind: `podman save` to a file, then "
         "`kind load image-archive FILE` (never `kind load docker-image`, which calls docker); minikube: "
         "`minikube image load FILE --rootless -p NAME`; Usernetes: into the node's containerd (`ctr images "
-        "import`). An image whose id every node already holds is skipped; the report says what was loaded and "
-        "what was skipped."
+        "import`). An image every node already holds (same id, same name) is skipped; the report says what was "
+        "loaded and what was skipped."
     )
 
     name = cli.SwitchAttr(["--name"], str, default="rootlesskube", help="the cluster (default: rootlesskube)")
@@ -35,9 +35,9 @@ class ImageLoad(Command):
         for ref in image:
             image_ref(ref)
         target = resolve(self.name, None)
-        ids = images.local_ids(image)
+        local = images.local_images(image)
         with ui.step(f"load {len(set(image))} image(s) into cluster {target.cluster}"):
-            report = images.load(target.driver, target.cluster, list(image), ids=ids)
+            report = images.load(target.driver, target.cluster, list(image), local=local)
         if self.json:
             ui.emit_json(report.as_dict())
             return 0

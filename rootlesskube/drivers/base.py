@@ -203,8 +203,9 @@ class Driver:
     def load_image(self, name: str, archive: Path) -> None:
         raise NotImplementedError
 
-    def image_ids(self, name: str) -> Set[str]:
-        """The image ids (64 hex digits) every node of the cluster already holds (rootlesskube.images)."""
+    def held_images(self, name: str) -> Dict[str, Set[str]]:
+        """The images every node of the cluster already holds: id (64 hex digits) -> its names on every node
+        (rootlesskube.images)."""
         raise NotImplementedError
 
     def node_containers(self, name: str) -> List[str]:

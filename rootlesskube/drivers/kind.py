@@ -276,11 +276,11 @@ class KindDriver(Driver):
                                     hint="write it with `podman save --format docker-archive -o FILE IMAGE`")
         self._kind("load", "image-archive", str(archive), "--name", name, timeout=900)
 
-    def image_ids(self, name: str) -> Set[str]:
+    def held_images(self, name: str) -> Dict[str, Set[str]]:
         """What every node's containerd holds, asked in the node as kind does (`crictl`, nodeutils.ImageID)."""
-        from ..images import ids_on_every_node
+        from ..images import held_on_every_node
 
-        return ids_on_every_node(self.node_containers(name))
+        return held_on_every_node(self.node_containers(name))
 
     def collect_logs(self, name: str, dir: Path) -> List[Path]:
         """kind prints the folder, collects what it can and aggregates the errors (exit 1): keep what it wrote."""

@@ -199,11 +199,11 @@ class MinikubeDriver(Driver):
         if result.returncode != 0:
             raise self._error(f"minikube could not load {archive}", result)
 
-    def image_ids(self, name: str) -> Set[str]:
+    def held_images(self, name: str) -> Dict[str, Set[str]]:
         """Per node (minikube's own `image ls` merges the nodes' lists): crictl in each node container."""
-        from ..images import ids_on_every_node
+        from ..images import held_on_every_node
 
-        return ids_on_every_node(self.node_containers(name))
+        return held_on_every_node(self.node_containers(name))
 
     def node_containers(self, name: str) -> List[str]:
         return self.status(name).nodes

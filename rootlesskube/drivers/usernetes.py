@@ -327,11 +327,11 @@ class UsernetesDriver(Driver):
         podman.call("exec", node, "ctr", "--namespace=k8s.io", "images", "import",
                     "/tmp/rootlesskube-image.tar", timeout=900)
 
-    def image_ids(self, name: str) -> Set[str]:
+    def held_images(self, name: str) -> Dict[str, Set[str]]:
         """The node's containerd, asked inside it as `make shell` enters it (`$(COMPOSE) exec node`)."""
-        from ..images import ids_on_every_node
+        from ..images import held_on_every_node
 
-        return ids_on_every_node(self.node_containers(name))
+        return held_on_every_node(self.node_containers(name))
 
     def collect_logs(self, name: str, dir: Path) -> List[Path]:
         node = self.node_containers(name)[0]

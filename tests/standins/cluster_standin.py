@@ -251,9 +251,9 @@ def import_into_node(node: str, argv_in_node: List[str], archive: str) -> int:
     return subprocess.run(["podman", "exec", node, *argv_in_node], stdout=sys.stderr, timeout=300).returncode
 
 
-def archive_image_id(archive: str) -> Optional[str]:
-    """What a node's containerd calls the image of a docker-archive: "sha256:" + the sha256 of the config
-    file manifest.json names (core/images/archive/importer.go, internal/cri/store/image/image.go,
+def archive_image(archive: str) -> Optional[list]:
+    """What a node's containerd holds after importing a docker-archive: ["sha256:" + the sha256 of the config file
+    manifest.json names, its RepoTags] (core/images/archive/importer.go, internal/cri/store/image/image.go,
     containerd/containerd@301026e); None for a file that is not such an archive (tests' placeholder bytes)."""
     import hashlib
     import tarfile
@@ -261,30 +261,37 @@ def archive_image_id(archive: str) -> Optional[str]:
     try:
         with tarfile.open(archive, "r:") as tar:
             entries = json.loads(tar.extractfile("manifest.json").read())
-            return "sha256:" + hashlib.sha256(tar.extractfile(entries[0]["Config"]).read()).hexdigest()
+            config = tar.extractfile(entries[0]["Config"]).read()
+            return ["sha256:" + hashlib.sha256(config).hexdigest(), list(entries[0].get("RepoTags") or [])]
     except (OSError, KeyError, ValueError, IndexError, TypeError, AttributeError, tarfile.TarError):
         return None
 
 
-def node_image_ids() -> Dict[str, List[str]]:
-    """Node container -> the image ids its containerd holds, after the loads the stand-ins played."""
-    held: Dict[str, List[str]] = {}
+def node_images() -> Dict[str, Dict[str, List[str]]]:
+    """Node container -> {image id: its names} its containerd holds, after the loads the stand-ins played."""
+    held: Dict[str, Dict[str, List[str]]] = {}
+
+    def add(node: str, images: list) -> None:
+        mine = held.setdefault(node, {})
+        for image_id, tags in images:
+            mine[image_id] = sorted(set(mine.get(image_id, [])) | set(tags))
+
     for tool in ("kind", "minikube"):
         for cluster in ToolState(tool).clusters.values():
             for node in cluster.get("nodes", []):
-                held.setdefault(node, []).extend(cluster.get("image_ids", []))
+                add(node, cluster.get("held_images", []))
     for checkout in ToolState("usernetes").clusters.values():
         if checkout.get("up"):
-            held.setdefault(checkout["container"], [])
-    for node, ids in standin_lib.load_json(standin_lib.state_dir() / "podman-node-images.json", {}).get(
-            "ids", {}).items():
-        held.setdefault(node, []).extend(ids)
+            add(checkout["container"], [])
+    for node, images in standin_lib.load_json(standin_lib.state_dir() / "podman-node-images.json", {}).get(
+            "held", {}).items():
+        add(node, images)
     return held
 
 
-def crictl_images_json(ids: List[str]) -> str:
-    """`crictl images -o json` with these ids (the fields minikube parses: pkg/minikube/cruntime/cri.go
+def crictl_images_json(images: Dict[str, List[str]]) -> str:
+    """`crictl images -o json` of these images (the fields minikube parses: pkg/minikube/cruntime/cri.go
     crictlImages, kubernetes/minikube@c93a4cb)."""
-    images = [{"id": i, "repoTags": [], "repoDigests": [], "size": "0", "uid": None, "username": ""}
-              for i in dict.fromkeys(ids)]
-    return json.dumps({"images": images}, indent=2) + "\n"
+    listed = [{"id": i, "repoTags": tags, "repoDigests": [], "size": "0", "uid": None, "username": ""}
+              for i, tags in images.items()]
+    return json.dumps({"images": listed}, indent=2) + "\n"

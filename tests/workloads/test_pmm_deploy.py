@@ -119,23 +119,24 @@ class UserImageStore:
 
     def __init__(self, images=(), node_images=None):
         self.images, self.calls = set(images), []
-        self.node_images = node_images or {}  # node container -> `crictl images -o json` ids in it
+        self.node_images = node_images or {}  # node container -> [(id, repo tags)] of `crictl images -o json`
 
     def __call__(self):
         return self
 
-    def image_id(self, ref):
-        self.calls.append(("image id", ref))
-        return "sha256:" + hashlib.sha256(ref.encode()).hexdigest()
+    def image_inspect(self, ref):
+        self.calls.append(("image inspect", ref))
+        return {"Id": hashlib.sha256(ref.encode()).hexdigest(), "RepoTags": [ref]}
 
     def call(self, *args, check=True, timeout=None):
         """Only `podman exec NODE crictl images -o json` (rootlesskube.images asks every node)."""
         assert args[0] == "exec" and args[2:] == ("crictl", "images", "-o", "json"), args
         self.calls.append(("exec crictl images", args[1]))
-        ids = self.node_images.get(args[1])
-        if ids is None:
+        held = self.node_images.get(args[1])
+        if held is None:
             return types.SimpleNamespace(returncode=125, stdout="", stderr="Error: no container with name or id")
-        return types.SimpleNamespace(returncode=0, stdout=json.dumps({"images": [{"id": i} for i in ids]}))
+        images = [{"id": i, "repoTags": tags} for i, tags in held]
+        return types.SimpleNamespace(returncode=0, stdout=json.dumps({"images": images}))
 
     def image_exists(self, ref):
         self.calls.append(("image exists", ref))
@@ -166,7 +167,7 @@ def test_the_image_is_pulled_into_the_users_store_only_when_missing_then_loaded(
     code, out, err = cli("pmm", "deploy", "--cluster", "rk-pmm", "--wait", "2s", "--json")
     assert code == 0, err
     pulled = [] if in_store else [("pull", pmm.PMM3_IMAGE)]
-    assert store.calls == [("image exists", pmm.PMM3_IMAGE), *pulled, ("image id", pmm.PMM3_IMAGE),
+    assert store.calls == [("image exists", pmm.PMM3_IMAGE), *pulled, ("image inspect", pmm.PMM3_IMAGE),
                            ("exec crictl images", "rk-pmm-control-plane"), ("save", pmm.PMM3_IMAGE)]
     archive = paths.data_dir() / "images" / "docker.io_percona_pmm-server_3.8.1.tar"
     [load] = kind_loads(world)
@@ -183,13 +184,13 @@ def test_an_image_every_node_already_holds_is_not_saved_nor_loaded(cli, world, m
     from rootlesskube import podman
 
     held = "sha256:" + hashlib.sha256(pmm.PMM3_IMAGE.encode()).hexdigest()
-    store = UserImageStore([pmm.PMM3_IMAGE], node_images={"rk-pmm-control-plane": [held]})
+    store = UserImageStore([pmm.PMM3_IMAGE], node_images={"rk-pmm-control-plane": [(held, [pmm.PMM3_IMAGE])]})
     monkeypatch.setattr(podman, "Podman", store)
     world.create_cluster()
     world.pmm3_running()
     code, out, err = cli("pmm", "deploy", "--cluster", "rk-pmm", "--wait", "2s", "--json")
     assert code == 0, err
-    assert store.calls == [("image exists", pmm.PMM3_IMAGE), ("image id", pmm.PMM3_IMAGE),
+    assert store.calls == [("image exists", pmm.PMM3_IMAGE), ("image inspect", pmm.PMM3_IMAGE),
                            ("exec crictl images", "rk-pmm-control-plane")]
     assert kind_loads(world) == []
     assert (f"{pmm.PMM3_IMAGE} was already in your Podman store; every node of cluster rk-pmm already holds it "

@@ -127,6 +127,24 @@ class LoadReport:
                 "images": [asdict(r) for r in self.images]}
 
 
+def require_running(driver: "Driver", cluster: str) -> None:
+    """Images go into running nodes: a stopped cluster is named as such, with the command that starts it."""
+    from .drivers import nodes
+    from .errors import RootlesskubeError
+
+    state = nodes.summary(driver.node_states(cluster))
+    if state == "running":
+        return
+    if state == "degraded":
+        why = "some of its node containers are not running"
+    elif state == "stopped" or driver.stop_removes_containers:
+        why = "it is stopped"
+    else:
+        why = "it has no node containers"
+    raise RootlesskubeError(f"cannot load images into cluster {cluster!r}: {why}",
+                            hint=f"`rootlesskube start --name {cluster}` starts it; `rootlesskube status` shows it")
+
+
 def archive_path(ref: str) -> Path:
     folder = paths.private_dir(paths.data_dir() / "images")
     return folder / (re.sub(r"[^A-Za-z0-9_.-]", "_", ref) + ".tar")

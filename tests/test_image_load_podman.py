@@ -110,7 +110,9 @@ def world(podman_user, monkeypatch, request):
             podman_user.run([str(STANDINS / "minikube"), "start", "-p", name, "--driver=podman", "--rootless",
                              "--container-runtime=containerd"], env={**env, "KUBECONFIG": str(kubeconfig)})
         else:  # rootlesskube itself runs `podman cp` and `podman exec NODE ctr images import` for Usernetes
-            podman_user.podman("run", "--detach", "--name", node, NODE_IMAGE, "sleep", "600")
+            project = compose.project_name(home / "data" / "usernetes" / f"{name}-{usernetes.RELEASE}")
+            podman_user.podman("run", "--detach", "--name", node, "--label",
+                               f"{usernetes.COMPOSE_PROJECT_LABEL}={project}", NODE_IMAGE, "sleep", "600")
         assert podman_user.podman("container", "exists", node, check=False).returncode == 0
         ids = [app_image(podman_user, ref) for ref in refs]
         yield driver, name, node, refs, ids, env, state
@@ -193,3 +195,15 @@ def test_an_image_missing_from_the_store_stops_before_anything_is_loaded(podman_
     assert f"error: the image {missing} is not in your Podman store" in result.stderr
     assert tool_loads(state, driver) == []
     assert node_holds(podman_user, node) == []
+
+
+@pytest.mark.parametrize("world", ["kind"], indirect=True)
+def test_a_stopped_cluster_is_named_with_the_command_that_starts_it(podman_user, world):
+    driver, name, node, (app, _), _, env, state = world
+    podman_user.podman("stop", "--time", "1", node)
+    result = load(podman_user, env, app, "--name", name)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-2:] == [
+        f"error: cannot load images into cluster '{name}': it is stopped",
+        f"hint: `rootlesskube start --name {name}` starts it; `rootlesskube status` shows it"]
+    assert tool_loads(state, driver) == []

@@ -36,6 +36,7 @@ class ImageLoad(Command):
             image_ref(ref)
         target = resolve(self.name, None)
         local = images.local_images(image)
+        images.require_running(target.driver, target.cluster)
         with ui.step(f"load {len(set(image))} image(s) into cluster {target.cluster}"):
             report = images.load(target.driver, target.cluster, list(image), local=local)
         if self.json:

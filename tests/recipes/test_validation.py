@@ -103,17 +103,15 @@ def test_an_unknown_recipe_name_lists_the_shipped_ones(cli):
     code, out, err = cli("run", "kind-pmm4")
     assert code == 2
     assert err.splitlines() == ["error: no recipe named 'kind-pmm4'",
-                                "hint: shipped recipes: kind-pmm3-nightly, kind-pmm3-restricted, lab, "
-                                "minikube-pmm3-restricted, "
+                                "hint: shipped recipes: kind-pmm3-restricted, lab, minikube-pmm3-restricted, "
                                 "pmm2-negative-control, usernetes-pmm3-restricted (or give a path to a .yaml file)"]
 
 
 def test_every_shipped_recipe_validates():
-    assert sorted(recipe.shipped()) == ["kind-pmm3-nightly", "kind-pmm3-restricted", "lab",
-                                        "minikube-pmm3-restricted", "pmm2-negative-control",
-                                        "usernetes-pmm3-restricted"]
+    assert sorted(recipe.shipped()) == ["kind-pmm3-restricted", "lab", "minikube-pmm3-restricted",
+                                        "pmm2-negative-control", "usernetes-pmm3-restricted"]
     drivers = {name: recipe.load(name).cluster.driver for name in recipe.shipped()}
-    assert drivers == {"kind-pmm3-nightly": "kind", "kind-pmm3-restricted": "kind", "lab": "kind", "minikube-pmm3-restricted": "minikube",
+    assert drivers == {"kind-pmm3-restricted": "kind", "lab": "kind", "minikube-pmm3-restricted": "minikube",
                        "pmm2-negative-control": "kind", "usernetes-pmm3-restricted": "usernetes"}
 
 
@@ -213,11 +211,9 @@ def test_the_published_json_schema_is_the_loaders():
 def test_recipes_list_and_show(cli):
     code, out, err = cli("recipes", "list")
     assert code == 0, err
-    assert out.splitlines()[1] == ("kind-pmm3-restricted       kind on rootless Podman, PMM 3 in a restricted "
+    assert out.splitlines()[0] == ("kind-pmm3-restricted       kind on rootless Podman, PMM 3 in a restricted "
                                    "namespace, proven rootless (default)")
-    assert out.splitlines()[0] == ("kind-pmm3-nightly          the default recipe as a warm nightly run (stopped "
-                                   "between runs, namespaces reset)")
-    assert len(out.splitlines()) == 6
+    assert len(out.splitlines()) == 5
     code, out, err = cli("recipes", "show", "pmm2-negative-control")
     assert code == 0, err
     assert out == recipe.shipped()["pmm2-negative-control"].read_text()

@@ -129,7 +129,11 @@ class PmmDeploy(_PmmCommand):
         if self.image_archive is not None:
             from .. import inputs
 
-            inputs.check_readable(self.image_archive, "image archive")
+            try:
+                inputs.check_readable(self.image_archive, "image archive")
+            except inputs.InputError as exc:
+                raise UsageError(str(exc), hint="write one with `podman save --format docker-archive -o FILE "
+                                                "IMAGE`") from None
         self.check_inputs()
         options = DeployOptions(namespace=self.ns, version=int(self.pmm_version), image=self.image,
                                 image_archive=self.image_archive, storage=self.storage,

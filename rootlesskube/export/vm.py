@@ -87,7 +87,10 @@ def data_device(value: str) -> str:
 
 def read_ssh_keys(path: str) -> Tuple[str, ...]:
     """The public keys in an authorized_keys-style file; a private key or anything else is refused."""
-    text = inputs.read_text(path, "SSH public key", limit=SSH_KEYS_LIMIT)
+    try:
+        text = inputs.read_text(path, "SSH public key", limit=SSH_KEYS_LIMIT)
+    except inputs.InputError as exc:
+        raise UsageError(str(exc), hint="give the public key file, e.g. ~/.ssh/id_ed25519.pub") from None
     if "PRIVATE KEY" in text:
         raise UsageError(f"{path} is a private key; it must never leave this machine",
                          hint="give the public key instead (the same name with .pub)")

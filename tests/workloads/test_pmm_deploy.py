@@ -129,7 +129,7 @@ class UserImageStore:
         self.calls.append(("pull", ref))
         self.images.add(ref)
 
-    def save(self, ref, archive, timeout=900):
+    def save(self, ref, archive, timeout=900, on_line=None):
         self.calls.append(("save", ref))
         Path(archive).write_bytes(b"docker-archive of " + ref.encode())
 

@@ -206,7 +206,10 @@ class KindDriver(Driver):
         if not archive.is_file():
             raise RootlesskubeError(f"the image archive {archive} does not exist",
                                     hint="write it with `podman save --format docker-archive -o FILE IMAGE`")
-        self._kind("load", "image-archive", str(archive), "--name", name, timeout=900)
+        from ..image_progress import ReadProgress
+
+        with ReadProgress(archive):  # kind prints nothing while it loads: the bar is how far it has read
+            self._kind("load", "image-archive", str(archive), "--name", name, timeout=900)
 
     def collect_logs(self, name: str, dir: Path) -> List[Path]:
         """kind prints the folder, collects what it can and aggregates the errors (exit 1): keep what it wrote."""

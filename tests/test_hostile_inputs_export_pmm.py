@@ -217,7 +217,7 @@ def test_a_recipe_manifest_that_is_a_fifo_is_refused_not_waited_on(tmp_path):
 ])
 def test_lab_hints_name_the_root_owned_host_setup(tmp_path, monkeypatch, roster, hint):
     from rootlesskube.drivers.base import ClusterSpec
-    from rootlesskube.recipe import Lab, lab_clusters
+    from rootlesskube.recipe.load import Lab, lab_clusters
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "empty.json").write_text("[]")

@@ -203,3 +203,19 @@ def test_status_says_when_podman_cannot_tell(cli, standins, monkeypatch):
     assert (row["lifecycle"], row["containers"]) == ("unknown", [])
     assert row["detail"] == ("could not ask Podman for the node containers: podman ps failed: Error: cannot re-exec "
                              "process")
+
+
+@pytest.mark.parametrize("args", [
+    ("stop", "--name", "Bad"), ("stop", "--name", "a/b"), ("stop", "--name", ""), ("stop", "--name", "rk\n"),
+    ("start", "--name", "Bad"), ("start", "--name", ".."), ("start", "--name", "a" * 64), ("start", "--wait", "-1"),
+    ("export", "systemd-unit", "--cluster", "Bad"), ("export", "systemd-unit", "--cluster", "a\x1b"),
+])
+def test_bad_names_are_refused_before_any_command_or_file(cli, standins, tmp_path, monkeypatch, args):
+    monkeypatch.chdir(tmp_path)
+    before = sorted(str(p) for p in tmp_path.rglob("*"))
+    code, out, err = cli(*args)
+    lines = err.splitlines()
+    assert code == 2, err
+    assert lines[0].startswith("error: ") and len(lines) <= 2 and out == ""
+    assert standins.calls() == []
+    assert sorted(str(p) for p in tmp_path.rglob("*")) == before

@@ -99,9 +99,11 @@ def test_kind_multi_node_with_new_addresses_is_refused_with_the_way_back(cli, st
     assert code == 1
     assert ("error: the nodes of the multi-node kind cluster 'rk-dev' came back with new addresses "
             "(rk-dev-control-plane 10.89.0.1 -> 10.89.0.11; rk-dev-worker 10.89.0.2 -> 10.89.0.12); kind cannot bring "
-            "such a cluster back on Podman (kind issues #2272, #3190, #3473)") in err
+            "such a cluster back on Podman (kind issues #2272, #3190, #3473), so they were stopped again") in err
     assert "hint: the fastest safe way back: `rootlesskube up --name rk-dev --recreate`" in err
     assert cluster.load_record("rk-dev").state == "stopped"
+    assert containers(standins) == {"rk-dev-control-plane": "exited", "rk-dev-worker": "exited"}
+    assert status_row(cli, "rk-dev")["lifecycle"] == "stopped"
 
 
 def test_kind_multi_node_with_the_same_addresses_starts(cli, standins):

@@ -155,6 +155,11 @@ class Lab(Command):
                                  help="how many subordinate uids/gids each user gets")
     yes = cli.Flag(["-y", "--yes"], help="do not ask for confirmation (needed when stdin is not a terminal)")
     as_json = cli.Flag("--json", help="print the roster as JSON on stdout")
+    start_at_boot = cli.SwitchAttr("--start-at-boot", str, argname="CLUSTER", default=None,
+                                   help="install and enable, for every user of the roster, the user unit that runs "
+                                        "`rootlesskube start --name CLUSTER` at boot (lingering starts their manager; "
+                                        "the unit expects rootlesskube in ~/.local/bin, as pipx puts it); "
+                                        "'lab-{user}' names each user's cluster of the lab recipe")
 
     def main(self):
         from dataclasses import asdict
@@ -169,6 +174,9 @@ class Lab(Command):
 
         require_root("lab")
         wanted = lab.lab_users(self.users, self.count, self.prefix)
+        if self.start_at_boot is not None:
+            for name in wanted:  # every name checked before anything changes
+                lab.boot_cluster(self.start_at_boot, name)
         roster_path = Path(self.roster)
         roster = roster_file.read_roster(roster_path)
         if not self.yes:
@@ -190,6 +198,11 @@ class Lab(Command):
         else:
             sys.stdout.write(_roster_table(result))
         ui.say(f"roster written to {roster_path}")
+        if self.start_at_boot is not None:
+            from . import facts
+
+            for line in lab.start_at_boot(self.start_at_boot, result, facts.systemd_present(view)):
+                ui.say(line)
         return 0
 
 

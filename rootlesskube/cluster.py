@@ -28,6 +28,7 @@ from typing import Any, Callable, Iterator, List, Optional, Sequence
 
 from . import paths, ui
 from .drivers import get_driver
+from .drivers import nodes as containers
 from .drivers.base import ClusterExists, ClusterSpec, CreateResult, Driver
 from .errors import HostNotReady, RootlesskubeError, UsageError
 from .host import ignore
@@ -72,10 +73,11 @@ class ClusterRecord:
     spec: dict
     spec_digest: str
     kubeconfig: str
-    state: str = "creating"  # creating, ready, failed
+    state: str = "creating"  # creating, ready, failed, stopped
     created_at: float = field(default_factory=time.time)
     default_storage_class: bool = True  # False on Usernetes: use emptyDir instead of PVCs
     reused: bool = False
+    started: bool = False  # this up (or start) started the stopped cluster
     ignored_checks: List[str] = field(default_factory=list)  # failing doctor checks this up went past
 
     def as_dict(self) -> dict:
@@ -145,6 +147,7 @@ class BringUp:
     stop_pulls: threading.Event = field(default_factory=threading.Event)
     cleaned: bool = False
     ignored: List[str] = field(default_factory=list)  # failing doctor checks ignored
+    needs_start: bool = False  # the cluster exists with the same spec, stopped: start it instead of creating
 
 
 def up(spec: ClusterSpec, options: Optional[UpOptions] = None) -> ClusterRecord:
@@ -206,6 +209,9 @@ def _failing_check(check, ignored: str = "") -> str:
 def _find_existing(ctx: BringUp) -> None:
     name, spec = ctx.spec.name, ctx.spec
     record = load_record(name)
+    states = ctx.driver.node_states(name) if record is not None else None  # asked once: a warm run counts its calls
+    if record is not None and record.state in ("ready", "stopped") and not ctx.options.recreate:
+        raise_if_gone(record, ctx.driver, states)
     if not ctx.driver.exists(name):
         return None
     if record is None:
@@ -224,9 +230,22 @@ def _find_existing(ctx: BringUp) -> None:
             f"cluster {name!r} exists with a different spec ({changes}); it is not recreated silently",
             hint=f"`rootlesskube up --name {name} --recreate` replaces it (its workloads are lost)",
         )
-    ui.say(f"cluster {name!r} already exists with the same spec: reusing it")
     ctx.reused = True
     ctx.record = record
+    lifecycle = containers.summary(states if states is not None else ctx.driver.node_states(name))
+    if lifecycle in ("running", "missing") and not (lifecycle == "missing" and ctx.driver.stop_removes_containers):
+        ui.say(f"cluster {name!r} already exists with the same spec: reusing it")
+        return None
+    ui.say(f"cluster {name!r} exists with the same spec but is {'stopped' if lifecycle == 'missing' else lifecycle}: "
+           "starting it")
+    ctx.needs_start = True
+    return None
+
+
+def _start_stopped(ctx: BringUp) -> Optional[bool]:
+    if not ctx.needs_start:
+        return False
+    ctx.driver.start(ctx.spec.name)
     return None
 
 
@@ -285,7 +304,17 @@ def _pulled(ctx: BringUp) -> Optional[bool]:
 
 
 def _write_kubeconfig(ctx: BringUp) -> None:
-    paths.write_private(kubeconfig_path(ctx.spec.name), ctx.driver.kubeconfig(ctx.spec.name))
+    refresh_kubeconfig(ctx.spec.name, ctx.driver)
+
+
+def refresh_kubeconfig(name: str, driver: Driver) -> None:
+    """Write the tool's kubeconfig to the private file; say so when the API server's address changed."""
+    target = kubeconfig_path(name)
+    before = _server(target) if target.is_file() else None
+    paths.write_private(target, driver.kubeconfig(name))
+    after = _server(target)
+    if before and after and before != after:
+        ui.say(f"the API server of cluster {name!r} moved from {before} to {after}; the kubeconfig {target} says so now")
 
 
 def _wait_ready(ctx: BringUp) -> None:
@@ -308,6 +337,7 @@ def _remember(ctx: BringUp) -> None:
     assert ctx.record is not None
     ctx.record.state = "ready"
     ctx.record.reused = ctx.reused
+    ctx.record.started = ctx.needs_start
     ctx.record.ignored_checks = list(ctx.ignored)
     save_record(ctx.record)
 
@@ -315,6 +345,7 @@ def _remember(ctx: BringUp) -> None:
 STEPS = (
     ("look for an existing cluster {name!r}", _find_existing),
     ("create the cluster {name!r}", _create),
+    ("start the stopped cluster {name!r}", _start_stopped),
     ("pull the images the recipe needs", _pulled),
     ("write the kubeconfig", _write_kubeconfig),
     ("wait until every node is Ready", _wait_ready),
@@ -367,6 +398,74 @@ def cleanup_after_failure(ctx: BringUp) -> None:
             return
         forget(name)
         ui.say(f"deleted the half-created cluster {name!r}")
+
+
+# --- stop, start, and a cluster whose containers are gone ---
+class ClusterGone(RootlesskubeError):
+    """rootlesskube's record of the cluster remains, its node containers do not."""
+
+
+def is_gone(record: ClusterRecord, driver: Driver, states: Optional[dict] = None) -> bool:
+    """The record says the cluster was made, but its tool no longer has it (or has no node container for it)."""
+    states = driver.node_states(record.name) if states is None else states
+    if states:
+        return False
+    return not (driver.stop_removes_containers and driver.exists(record.name))
+
+
+def raise_if_gone(record: ClusterRecord, driver: Driver, states: Optional[dict] = None) -> None:
+    if is_gone(record, driver, states):
+        raise ClusterGone(
+            f"the {record.driver} cluster {record.name!r} is gone: rootlesskube's record of it remains, but no node "
+            "container of it exists (removed outside rootlesskube, e.g. `podman rm` or `podman system reset`)",
+            hint=f"`rootlesskube down --name {record.name}` cleans the record; then `rootlesskube up` creates it again "
+                 f"(or `rootlesskube up --name {record.name} --recreate` with its switches does both)")
+
+
+def _own_record(name: str) -> ClusterRecord:
+    dns1123_label(name, "cluster name")
+    record = load_record(name)
+    if record is None:
+        raise RootlesskubeError(f"rootlesskube knows no cluster named {name!r}",
+                                hint="`rootlesskube status` lists the clusters it created")
+    return record
+
+
+def stop(name: str) -> ClusterRecord:
+    """Stop cluster NAME as its tool supports it (its data stays); `start` brings it back."""
+    record = _own_record(name)
+    driver = get_driver(record.driver)
+    with cluster_lock(name):
+        states = driver.node_states(name)
+        raise_if_gone(record, driver, states)
+        if any(state == containers.RUNNING for state in states.values()):
+            with ui.step(f"stop the {record.driver} cluster {name!r}"):
+                driver.stop(name)
+        else:
+            ui.say(f"cluster {name!r} is already stopped")
+        record.state = "stopped"
+        save_record(record)
+    return record
+
+
+def start(name: str, options: Optional[UpOptions] = None) -> ClusterRecord:
+    """Start the stopped cluster NAME, wait until every node is Ready, re-read the API server's address."""
+    options = options or UpOptions()
+    record = _own_record(name)
+    driver = get_driver(record.driver)
+    with cluster_lock(name):
+        raise_if_gone(record, driver)
+        spec = ClusterSpec.from_dict(record.spec)
+        ctx = BringUp(spec, driver, options, record=record, reused=True, needs_start=True)
+        for title, action in (("start the cluster {name!r}", _start_stopped),
+                              ("write the kubeconfig", _write_kubeconfig),
+                              ("wait until every node is Ready", _wait_ready)):
+            with ui.step(title.format(name=name)):
+                action(ctx)
+        record.state = "ready"
+        record.started = True
+        save_record(record)
+    return record
 
 
 # --- down and status ---
@@ -422,22 +521,44 @@ def status(name: Optional[str] = None) -> List[dict]:
 def _status_of(record: ClusterRecord) -> dict:
     from .kube import Kubectl
 
-    tool = get_driver(record.driver).status(record.name)
+    driver = get_driver(record.driver)
+    tool = driver.status(record.name)
+    asked = ""
+    try:
+        states = driver.node_states(record.name)
+        lifecycle = containers.summary(states)
+    except RootlesskubeError as exc:  # one cluster's podman trouble must not hide the others' status
+        states, lifecycle, asked = {}, "unknown", f"could not ask Podman for the node containers: {exc}"
+    if lifecycle == "missing":
+        lifecycle = "gone" if is_gone(record, driver, states) else "stopped"
     row = {"name": record.name, "driver": record.driver, "exists": tool.exists, "state": record.state,
+           "lifecycle": lifecycle,
+           "containers": [{"name": n, "state": "running" if s == containers.RUNNING else "stopped", "podman_state": s}
+                          for n, s in states.items()],
            "nodes": [], "ready": False, "api_endpoint": None, "kubeconfig": record.kubeconfig,
-           "default_storage_class": record.default_storage_class, "detail": tool.detail}
+           "default_storage_class": record.default_storage_class, "detail": _joined(tool.detail, asked)}
     kubeconfig = Path(record.kubeconfig)
-    if not tool.exists or not kubeconfig.is_file():
+    if lifecycle == "gone":
+        row["detail"] = _joined(row["detail"], f"no node container exists; `rootlesskube down --name {record.name}` "
+                                               "cleans the record")
+    elif lifecycle == "stopped":
+        row["detail"] = _joined(row["detail"], f"stopped; `rootlesskube start --name {record.name}` starts it")
+        row["api_endpoint"] = _server(kubeconfig) if kubeconfig.is_file() else None
+    if not tool.exists or not kubeconfig.is_file() or lifecycle in ("gone", "stopped"):
         return row
     row["api_endpoint"] = _server(kubeconfig)
     try:
         nodes = Kubectl(str(kubeconfig), timeout=20).get_json(["nodes"])["items"]
     except RootlesskubeError as exc:
-        row["detail"] = (row["detail"] + "; " if row["detail"] else "") + f"API server unreachable: {exc}"
+        row["detail"] = _joined(row["detail"], f"API server unreachable: {exc}")
         return row
     row["nodes"] = [{"name": n["metadata"]["name"], "ready": _node_ready(n)} for n in nodes]
     row["ready"] = bool(nodes) and all(n["ready"] for n in row["nodes"])
     return row
+
+
+def _joined(detail: str, more: str) -> str:
+    return f"{detail}; {more}" if detail and more else detail or more
 
 
 def _node_ready(node: dict) -> bool:

@@ -1,4 +1,4 @@
-"""`up`, `down`, `status`: one cluster's life cycle."""
+"""`up`, `stop`, `start`, `down`, `status`: one cluster's life cycle."""
 
 from __future__ import annotations
 
@@ -83,7 +83,8 @@ class Up(Command):
             ui.emit_json(record.as_dict())
         else:
             ui.say(f"cluster {record.name!r} ({record.driver}) is "
-                   + ("reused, nothing changed" if record.reused else "ready"))
+                   + ("started again (it was stopped)" if record.started
+                      else "reused, nothing changed" if record.reused else "ready"))
             print(f"export KUBECONFIG={record.kubeconfig}")
         return 0
 
@@ -105,8 +106,52 @@ class Down(Command):
         return 0
 
 
+class Stop(Command):
+    DESCRIPTION = (
+        "Stop a cluster this user's rootlesskube created, keeping its data and workloads: kind's node containers "
+        "with rootless Podman (workers first), `minikube stop`, Usernetes' `make down` (never `down-v`). "
+        "`rootlesskube start` (or `up` with the same switches) brings it back."
+    )
+
+    name = cli.SwitchAttr(["--name"], str, default="rootlesskube", help="cluster name")
+
+    def main(self):
+        from .. import cluster, ui
+
+        record = cluster.stop(self.name)
+        ui.say(f"cluster {record.name!r} ({record.driver}) is stopped; `rootlesskube start --name {record.name}` "
+               "starts it again")
+        return 0
+
+
+class Start(Command):
+    DESCRIPTION = (
+        "Start a stopped cluster (after `rootlesskube stop` or a reboot) and wait until every node is Ready; the "
+        "private kubeconfig is rewritten when the API server's host port changed. Prints the `export KUBECONFIG=...` "
+        "line on stdout. A multi-node kind cluster whose nodes came back with new addresses is refused with the "
+        "way back (kind cannot restart it on Podman)."
+    )
+
+    name = cli.SwitchAttr(["--name"], str, default="rootlesskube", help="cluster name")
+    wait = cli.SwitchAttr(["--wait"], cli.Range(0, 86400), default=300, help="seconds to wait for nodes to be Ready")
+    json = cli.Flag(["--json"], help="print the cluster record as JSON on stdout")
+
+    def main(self):
+        from .. import cluster, ui
+
+        record = cluster.start(self.name, cluster.UpOptions(wait_seconds=self.wait))
+        if self.json:
+            ui.emit_json(record.as_dict())
+        else:
+            ui.say(f"cluster {record.name!r} ({record.driver}) is running and Ready")
+            print(f"export KUBECONFIG={record.kubeconfig}")
+        return 0
+
+
 class Status(Command):
-    DESCRIPTION = "Every cluster this user's rootlesskube knows: driver, nodes, Ready, API endpoint, kubeconfig."
+    DESCRIPTION = ("Every cluster this user's rootlesskube knows: driver, state (running, stopped, degraded: some "
+                   "node containers run, others not; gone: the containers were removed, the record remains) from "
+                   "Podman's container state, each node container, the nodes' Ready, API endpoint, kubeconfig.")
 
     name = cli.SwitchAttr(["--name"], str, help="only this cluster")
     json = cli.Flag(["--json"], help="print the status as JSON on stdout")
@@ -124,8 +169,12 @@ class Status(Command):
             return 0
         for row in rows:
             nodes = ", ".join(f"{n['name']} ({'Ready' if n['ready'] else 'NotReady'})" for n in row["nodes"]) or "-"
+            containers = ", ".join(f"{c['name']} ({c['state']}"
+                                   + (f", podman: {c['podman_state']})" if c["podman_state"] not in ("running", "exited")
+                                      else ")") for c in row["containers"]) or "-"
             print(f"{row['name']}\n  driver:      {row['driver']}\n  exists:      {'yes' if row['exists'] else 'no'}"
-                  f"\n  ready:       {'yes' if row['ready'] else 'no'}\n  nodes:       {nodes}"
+                  f"\n  ready:       {'yes' if row['ready'] else 'no'}\n  state:       {row['lifecycle']}"
+                  f"\n  containers:  {containers}\n  nodes:       {nodes}"
                   f"\n  api:         {row['api_endpoint'] or '-'}\n  kubeconfig:  {row['kubeconfig']}"
                   + (f"\n  note:        {row['detail']}" if row["detail"] else ""))
         return 0

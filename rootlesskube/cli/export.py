@@ -100,7 +100,10 @@ class ExportCloudInit(_VmOptions):
 
 
 class ExportSystemdUnit(Command):
-    DESCRIPTION = ("Write PMM 3's rootless Podman user unit for an existing host: a Quadlet .container file where "
+    DESCRIPTION = ("Write a user unit for an existing host. --cluster NAME: rootlesskube-cluster-NAME.service, which "
+                   "starts that cluster when the user's manager starts (at boot, with lingering: rootless Podman "
+                   "restarts no container by itself) and stops it at shutdown. --pmm: PMM 3's rootless Podman unit, "
+                   "a Quadlet .container file where "
                    "this host's Podman has Quadlet's health-check keys (>= 4.5), a classic unit running "
                    "`podman run --rm --replace` otherwise, plus the oneshot unit that generates the admin password "
                    "into an env file (mode 0600) at first start.")
@@ -109,7 +112,10 @@ class ExportSystemdUnit(Command):
                         "`systemctl --user daemon-reload` and `systemctl --user enable --now pmm-server` (classic) or "
                         "`start` (Quadlet). `loginctl enable-linger` keeps it running without a login.")
 
-    pmm = cli.Flag(["--pmm"], mandatory=True, help="the PMM 3 Server unit (the only unit this command writes)")
+    pmm = cli.Flag(["--pmm"], excludes=["--cluster"], help="the PMM 3 Server unit")
+    cluster = cli.SwitchAttr(["--cluster"], str, argname="NAME",
+                             help="instead of PMM: a unit that runs `rootlesskube start --name NAME` when your user "
+                                  "manager starts (at boot, with lingering) and `rootlesskube stop` when it stops")
     quadlet = cli.Flag(["--quadlet"], excludes=["--classic"], help="write a Quadlet file whatever Podman is here")
     classic = cli.Flag(["--classic"], help="write a classic unit whatever Podman is here")
     port = cli.SwitchAttr(["--port"], cli.Range(1, 65535), argname="PORT", default=443, help=PORT_HELP)
@@ -125,8 +131,14 @@ class ExportSystemdUnit(Command):
         import sys
 
         from .. import ui
+        from ..errors import UsageError
         from ..export import systemd_unit
 
+        if self.cluster is None and not self.pmm:
+            raise UsageError("export systemd-unit needs --cluster NAME or --pmm",
+                             hint="--cluster NAME: start your cluster at boot; --pmm: PMM 3 as a rootless Podman unit")
+        if self.cluster is not None:
+            return self.cluster_unit(systemd_unit)
         data_dir = _data_dir(self.data_dir)  # every input is checked before podman runs
         out = _output_dir(self.output) if self.output else None
         version = None if self.classic else _local_podman_version()
@@ -160,6 +172,44 @@ class ExportSystemdUnit(Command):
         elif not self.output:
             sys.stdout.write("\n".join(f"# {path}\n{text}" for path, text in files))
         return 0
+
+
+    def cluster_unit(self, systemd_unit) -> int:
+        import os
+        import sys
+        from pathlib import Path
+
+        from .. import cluster, paths, ui
+        from ..run import which
+
+        unit_name = systemd_unit.cluster_unit_name(self.cluster)  # the name checked before anything is written
+        out = _output_dir(self.output) if self.output else None
+        if cluster.load_record(self.cluster) is None:
+            ui.warn(f"rootlesskube has no cluster named {self.cluster!r} yet: the unit does nothing until "
+                    f"`rootlesskube up --name {self.cluster}` creates it")
+        home = str(Path.home())
+        found = which("rootlesskube")
+        program = _in_home(found, home) if found else systemd_unit.ROOTLESSKUBE_PIPX
+        environment = [("ROOTLESSKUBE_HOME", os.environ["ROOTLESSKUBE_HOME"])] if os.environ.get("ROOTLESSKUBE_HOME") else []
+        text = systemd_unit.cluster_unit(self.cluster, program, _in_home(str(paths.state_dir()), home), environment)
+        install_path = f"~/{systemd_unit.USER_UNIT_DIR}/{unit_name}"
+        if out is not None:
+            target = out / install_path[2:]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+            ui.say(f"wrote {target}")
+            ui.say(f"then: systemctl --user daemon-reload && systemctl --user enable {unit_name}; and once, as root: "
+                   f"loginctl enable-linger {os.environ.get('USER') or 'USER'} (your manager then starts at boot)")
+        if self.json:
+            ui.emit_json({"form": "cluster", "files": [{"install_path": install_path, "contents": text}]})
+        elif not self.output:
+            sys.stdout.write(f"# {install_path}\n{text}")
+        return 0
+
+
+def _in_home(path: str, home: str) -> str:
+    """PATH with the home folder as systemd's %h, so the unit reads the same for the user's manager."""
+    return "%h" + path[len(home):] if home != "/" and (path == home or path.startswith(home + "/")) else path
 
 
 def _data_dir(value: str) -> str:

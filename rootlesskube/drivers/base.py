@@ -147,6 +147,7 @@ class Driver:
     query_timeout = QUERY_TIMEOUT
     has_default_storage_class = True
     joins_hosts = False  # --join: more hosts over SSH
+    stop_removes_containers = False  # True: a stopped cluster has no node container (its data lives in volumes)
     # ClusterSpec field -> why this driver's tool cannot honour it (refused, never ignored)
     unsupported: Dict[str, str] = {}
 
@@ -176,6 +177,18 @@ class Driver:
         raise NotImplementedError
 
     def delete(self, name: str) -> None:
+        raise NotImplementedError
+
+    def stop(self, name: str) -> None:
+        """Stop the cluster's nodes as its tool supports it, keeping their data (started again by `start`)."""
+        raise NotImplementedError
+
+    def start(self, name: str) -> None:
+        """Start a stopped cluster's nodes again (the caller waits for Ready and re-reads the kubeconfig)."""
+        raise NotImplementedError
+
+    def node_states(self, name: str) -> Dict[str, str]:
+        """Node container name -> Podman's state ("running", "exited", "created", ...); {} when none exists."""
         raise NotImplementedError
 
     def exists(self, name: str) -> bool:

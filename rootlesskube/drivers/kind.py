@@ -9,19 +9,25 @@ an archive (`kind load docker-image` would call docker).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 import yaml
 
 from .. import paths, tools, ui
 from ..errors import RootlesskubeError, UsageError
+from ..podman import Podman
 from ..run import CommandError, Result, run, tail
+from . import nodes
 from .base import USERNETES_ONLY, ClusterExists, ClusterSpec, ClusterStatus, CreateResult, Driver
 
 ENV = {"KIND_EXPERIMENTAL_PROVIDER": "podman"}
 WAIT = "5m"
 POLICY_IN_NODE = "/etc/kubernetes/policies/pod-security.yaml"
 WAIT_TIMED_OUT = "WARNING: Timed out waiting for Ready"
+CLUSTER_LABEL = "io.x-k8s.kind.cluster"  # on every node container (providers/podman/provision.go @cda67ef)
+OLD_ADDRESS = "/kind/old-ipv4"  # the node's address at its last boot (the node image's entrypoint @cda67ef)
+STOP_SECONDS = 30  # systemd in the node shuts down on podman's stop signal; then podman kills it
+RUNNING = "running"
 ROOTLESS_DOC = "https://kind.sigs.k8s.io/docs/user/rootless/"
 CNI = "kindnet"  # kind's default CNI; its namespace is exempt from the cluster-wide PodSecurity default
 # kind's default StorageClass: local-path-provisioner runs in this unlabelled namespace with no securityContext,
@@ -181,6 +187,70 @@ class KindDriver(Driver):
     def delete(self, name: str) -> None:
         # without --kubeconfig kind locks and edits $KUBECONFIG or ~/.kube/config (and creates ~/.kube)
         self._kind("delete", "cluster", "--name", name, "--kubeconfig", str(self.kubeconfig_target(name)), timeout=300)
+
+    # --- stop and start (kind has no command for them: its nodes are rootless Podman containers) ---
+    def stop(self, name: str) -> None:
+        """`podman stop` the nodes, workers first: kind's podman provider gives them no restart policy
+        (no --restart in pkg/cluster/internal/providers/podman/provision.go @cda67ef), so they stay stopped."""
+        running = [n for n, state in self.node_states(name).items() if state == RUNNING]
+        if running:
+            ordered = list(reversed(self._ordered({n: RUNNING for n in running})))
+            Podman().call("stop", "--time", str(STOP_SECONDS), *ordered, timeout=STOP_SECONDS * len(ordered) + 60)
+
+    def start(self, name: str) -> None:
+        """`podman start` the nodes, control plane first. A node's own new address is fixed by kind's entrypoint
+        (images/base/files/usr/local/bin/entrypoint @cda67ef: /kind/old-ipv4 rewritten into its manifests); the
+        other nodes are not told (kind #2272, #3190, #3473), so a multi-node cluster whose nodes got new
+        addresses is refused with the way back, never left half-working."""
+        states = self.node_states(name)
+        if not states:
+            raise RootlesskubeError(f"the kind cluster {name!r} has no node containers left",
+                                    hint=f"`rootlesskube down --name {name}` removes its record; `rootlesskube up` "
+                                         "creates it again")
+        ordered = self._ordered(states)
+        before = {node: self._last_address(name, node) for node in ordered} if len(ordered) > 1 else {}
+        stopped = [node for node in ordered if states[node] != RUNNING]
+        if stopped:
+            Podman().call("start", *stopped, timeout=120 + 30 * len(stopped))
+        moved = [f"{node} {old} -> {new}" for node, old in before.items()
+                 if old and (new := self._address(node)) and new != old]
+        if moved:
+            self.stop(name)  # never left running half-working: `status` says stopped, not running
+            raise RootlesskubeError(
+                f"the nodes of the multi-node kind cluster {name!r} came back with new addresses ({'; '.join(moved)}); "
+                "kind cannot bring such a cluster back on Podman (kind issues #2272, #3190, #3473), so they were "
+                "stopped again",
+                hint=f"the fastest safe way back: `rootlesskube up --name {name} --recreate` (the node image and your "
+                     "images stay in your Podman store, so nothing is downloaded again; the workloads are lost)")
+
+    def node_states(self, name: str) -> Dict[str, str]:
+        """kind labels every node io.x-k8s.kind.cluster=NAME (contracts §1.10: `podman ps -a --filter label=...`)."""
+        return nodes.states(CLUSTER_LABEL, name)
+
+    @staticmethod
+    def _ordered(states: Dict[str, str]) -> List[str]:
+        """Control planes, then the rest (workers, the load balancer), by name."""
+        return sorted(states, key=lambda node: ("-control-plane" not in node, node))
+
+    @staticmethod
+    def _address(node: str) -> str:
+        """The node's address now (kind's own call, contracts §1.10 "node IPs")."""
+        result = Podman().call("inspect", "--format", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+                               node, check=False)
+        return result.stdout.strip() if result.returncode == 0 else ""
+
+    def _last_address(self, name: str, node: str) -> str:
+        """The address of the node's last boot: kind's entrypoint writes it to /kind/old-ipv4 at every boot;
+        `podman cp` reads it from a stopped container too. "" when it cannot be read."""
+        target = self.workdir(name) / f"{node}.old-ipv4"
+        result = Podman().call("cp", f"{node}:{OLD_ADDRESS}", str(target), check=False)
+        try:
+            return target.read_text().strip() if result.returncode == 0 else ""
+        except OSError:
+            return ""
+        finally:
+            if target.exists():
+                target.unlink()
 
     def exists(self, name: str) -> bool:
         return name in self._kind("get", "clusters").stdout.split()

@@ -9,15 +9,18 @@ user's ~/.kube/config is never touched.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from .. import paths, tools
 from ..errors import RootlesskubeError, UsageError
 from ..run import CommandError, Result, pretty, run
+from . import nodes
 from .base import USERNETES_ONLY, ClusterSpec, ClusterStatus, CreateResult, Driver
 
 PROFILE_NOT_FOUND = 85
+CREATED_BY_LABEL = "created_by.minikube.sigs.k8s.io"
 STATUS_HOST, STATUS_KUBELET, STATUS_KUBECONFIG = 1, 2, 4
 RUNTIMES = {"containerd": "containerd"}
 # minikube v1.38.1's supported range (pkg/minikube/constants/constants.go @c93a4cb): a newer version makes
@@ -136,6 +139,25 @@ class MinikubeDriver(Driver):
         result = self._minikube(name, "delete", timeout=300, check=False)
         if result.returncode != 0:
             raise self._error(f"minikube could not delete cluster {name!r}", result)
+
+    def stop(self, name: str) -> None:
+        """`minikube stop -p NAME --rootless`: stops the nodes, last first (cmd/minikube/cmd/stop.go @c93a4cb), and
+        removes the profile's context from $KUBECONFIG, our private file; `start` writes it back."""
+        result = self._minikube(name, "stop", timeout=300, check=False)
+        if result.returncode != 0:
+            raise self._error(f"minikube could not stop cluster {name!r}", result)
+
+    def start(self, name: str) -> None:
+        """`minikube start -p NAME --rootless` on the existing profile: `podman start` of its nodes
+        (pkg/drivers/kic/kic.go Start @c93a4cb), then minikube waits for them and rewrites the kubeconfig."""
+        result = self._minikube(name, "start", "--interactive=false", timeout=self.create_timeout, check=False)
+        if result.returncode != 0:
+            raise self._error(f"minikube could not start cluster {name!r}", result)
+
+    def node_states(self, name: str) -> Dict[str, str]:
+        """minikube names its nodes PROFILE, PROFILE-m02, ... and labels them created_by.minikube.sigs.k8s.io=true
+        (pkg/drivers/kic/oci/oci.go, types.go @c93a4cb)."""
+        return nodes.states(CREATED_BY_LABEL, "true", names=re.escape(name) + r"(-m[0-9]{2,})?")
 
     def _status(self, name: str) -> Tuple[int, List[dict]]:
         result = self._minikube(name, "status", "-o", "json", check=False)

@@ -25,6 +25,7 @@ private (0600) here and there.
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from pathlib import Path
@@ -35,10 +36,11 @@ from ..errors import RootlesskubeError, UsageError
 from ..kube import Kubectl
 from ..podman import Podman
 from ..run import CommandError, Result, pretty, run, tail, which
-from . import compose
+from . import compose, nodes
 from .base import ClusterSpec, ClusterStatus, CreateResult, Driver
 
 RELEASE = "gen2-v20251218.0"
+COMPOSE_PROJECT_LABEL = "io.podman.compose.project"
 RELEASE_COMMIT = "9658658396ec51fe74a8e9f2bc0b62792a7223e5"
 REPOSITORY = "https://github.com/rootless-containers/usernetes.git"
 DEFAULT_PORTS = {"PORT_ETCD": 2379, "PORT_KUBELET": 10250, "PORT_FLANNEL": 8472, "PORT_KUBE_APISERVER": 6443}
@@ -90,6 +92,7 @@ class UsernetesDriver(Driver):
     name = "usernetes"
     has_default_storage_class = False  # PVCs stay Pending: workloads fall back to emptyDir
     joins_hosts = True
+    stop_removes_containers = True  # `make down`: the node container goes, its volumes stay
     unsupported = {
         "kubernetes": "the Kubernetes version is fixed by the pinned Usernetes release (its node image)",
         "node_image": "Usernetes builds its own node image",
@@ -159,6 +162,8 @@ class UsernetesDriver(Driver):
                 raise RootlesskubeError(f"the Usernetes clone in {folder} is at {head}, expected {RELEASE_COMMIT}",
                                         hint=f"remove {folder} and run `rootlesskube up` again")
         paths.write_private(self.workdir(spec.name) / "usernetes-dir", str(folder) + "\n")
+        # `start` runs `make up` again with the same PORT_* (the Makefile's `?=` defaults otherwise)
+        paths.write_private(self.workdir(spec.name) / "usernetes-ports", json.dumps(self._ports(spec), sort_keys=True) + "\n")
         return folder
 
     def _ports(self, spec: Optional[ClusterSpec]) -> Dict[str, str]:
@@ -176,8 +181,8 @@ class UsernetesDriver(Driver):
         return self._compose
 
     def _make(self, folder: Path, target: str, spec: Optional[ClusterSpec] = None,
-              timeout: Optional[float] = None) -> Result:
-        env = {"CONTAINER_ENGINE": "podman", "COMPOSE": self.compose(), **self._ports(spec)}
+              timeout: Optional[float] = None, ports: Optional[Dict[str, str]] = None) -> Result:
+        env = {"CONTAINER_ENGINE": "podman", "COMPOSE": self.compose(), **(ports or self._ports(spec))}
         result = run(["make", target], cwd=str(folder), env=env, timeout=timeout or self.create_timeout,
                      check=False, not_found_hint="install make (Debian/Ubuntu: apt-get install make)")
         if result.returncode != 0:
@@ -261,6 +266,36 @@ class UsernetesDriver(Driver):
             for leftover in ("kubeconfig", "join-command"):
                 if (folder / leftover).exists():
                     (folder / leftover).unlink()
+
+    def stop(self, name: str) -> None:
+        """`make down` (`$(COMPOSE) down`, Makefile @9658658): the node container goes, its volumes node-var, node-opt
+        and node-etc stay (never `down-v`, which removes them)."""
+        folder = self.checkout(name)
+        with ui.step("make down (the data volumes stay)"):
+            self._make(folder, "down", timeout=300, ports=self._saved_ports(name, required=False))
+
+    def start(self, name: str) -> None:
+        """`make up` (`$(COMPOSE) up --build -d`): podman-compose creates the node again on the kept volumes, or
+        starts the existing one (compose_up @0f6537e, v1.6.0); then wait for the node's containerd, as `up` does."""
+        folder = self.checkout(name)
+        with ui.step("make up"):
+            self._make(folder, "up", ports=self._saved_ports(name))
+        with ui.step("wait until the node's container runtime answers"):
+            self.wait_for_node(folder)
+
+    def _saved_ports(self, name: str, required: bool = True) -> Optional[Dict[str, str]]:
+        saved = self.workdir(name) / "usernetes-ports"
+        try:
+            return {str(k): str(v) for k, v in json.loads(saved.read_text()).items()}
+        except (OSError, ValueError, AttributeError):
+            if not required:
+                return None
+            raise RootlesskubeError(f"rootlesskube did not keep the ports cluster {name!r} was created with ({saved})",
+                                    hint=f"recreate it: `rootlesskube up --name {name} --recreate` with its switches") from None
+
+    def node_states(self, name: str) -> Dict[str, str]:
+        """podman-compose labels its containers io.podman.compose.project=PROJECT (the checkout's folder)."""
+        return nodes.states(COMPOSE_PROJECT_LABEL, compose.project_name(self.checkout(name)))
 
     def exists(self, name: str) -> bool:
         return (self.checkout(name) / "kubeconfig").is_file()

@@ -139,6 +139,43 @@ def password_unit(env_file: str = ENV_FILE) -> str:
     )
 
 
+# --- a cluster that comes back at boot ---
+CLUSTER_UNIT = "rootlesskube-cluster-{name}.service"
+ROOTLESSKUBE_PIPX = "%h/.local/bin/rootlesskube"  # where `pipx install` puts it (the README's install)
+STATE_DIR = "%h/.local/state/rootlesskube"  # paths.state_dir() without XDG_STATE_HOME or ROOTLESSKUBE_HOME
+
+
+def cluster_unit_name(name: str) -> str:
+    from ..names import dns1123_label
+
+    return CLUSTER_UNIT.format(name=dns1123_label(name, "cluster name"))
+
+
+def cluster_unit(name: str, rootlesskube: str = ROOTLESSKUBE_PIPX, state_dir: str = STATE_DIR,
+                 environment: Sequence[Tuple[str, str]] = ()) -> str:
+    """A user unit that runs `rootlesskube start --name NAME` when the user's manager starts (at boot, with
+    lingering) and `rootlesskube stop` when it stops. Rootless Podman restarts no container by itself (kind
+    issue #3463), and a cluster never created (no record) skips the unit instead of failing it."""
+    cluster_unit_name(name)
+    env = "".join(f"Environment={exec_line([f'{key}={value}'])}\n" for key, value in
+                  (("PATH", "%h/.local/bin:/usr/local/bin:/usr/bin:/bin"), ("NO_COLOR", "1"), *environment))
+    return (
+        "[Unit]\n"
+        f"Description=rootlesskube cluster {name}: start it when the user's manager starts (rootless Podman)\n"
+        f"ConditionPathExists={state_dir}/clusters/{name}/record.json\n"
+        "\n[Service]\n"
+        "Type=oneshot\n"
+        "RemainAfterExit=yes\n"
+        + env
+        + f"ExecStart={exec_line([rootlesskube, 'start', '--name', name])}\n"
+        # `-`: a cluster deleted meanwhile must not fail the shutdown
+        + f"ExecStop=-{exec_line([rootlesskube, 'stop', '--name', name])}\n"
+        "TimeoutStartSec=900\n"
+        "TimeoutStopSec=300\n"
+        + _install()
+    )
+
+
 def _unit_section(spec: ContainerSpec) -> str:
     # No network-online.target: a user manager has none (it is a system unit). A first start without the
     # network fails its pull and Restart= tries again; a VM's user@.service waits for the network instead.

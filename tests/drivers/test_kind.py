@@ -187,7 +187,8 @@ def test_status_reports_driver_nodes_ready_endpoint_and_kubeconfig(cli, standins
     assert code == 0, err
     rows = json.loads(out)
     assert rows == [{
-        "name": "rk-dev", "driver": "kind", "exists": True, "state": "ready",
+        "name": "rk-dev", "driver": "kind", "exists": True, "state": "ready", "lifecycle": "running",
+        "containers": [{"name": "rk-dev-control-plane", "state": "running", "podman_state": "running"}],
         "nodes": [{"name": "rk-dev-control-plane", "ready": True}], "ready": True,
         "api_endpoint": "https://127.0.0.1:41235", "kubeconfig": str(kubeconfig_file()),
         "default_storage_class": True, "detail": "",

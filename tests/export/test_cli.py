@@ -40,7 +40,7 @@ def test_bad_input_is_a_usage_error_with_a_hint(cli, tmp_path):
     code, _, stderr = cli("export", "systemd-unit", "--pmm", "--classic", "--data-dir", "relative")
     assert code == 2 and "'relative' cannot be PMM's data directory" in stderr
     code, _, stderr = cli("export", "systemd-unit")
-    assert code == 2 and "--pmm is mandatory" in stderr
+    assert code == 2 and "export systemd-unit needs --cluster NAME or --pmm" in stderr
 
 
 def test_export_systemd_unit_json_classic(cli, podman_version):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import time
 from pathlib import Path
 from typing import Dict, List, Optional
@@ -100,3 +101,144 @@ def pause(tool: str, key: str) -> None:
 def go_quoted_list(items: List[str]) -> str:
     """Go's %q of a []string: ["a" "b"]."""
     return "[" + " ".join(json.dumps(i) for i in items) + "]"
+
+
+# --- node containers -------------------------------------------------------------------------------------------
+# The nodes a cluster tool creates are containers of the user's Podman. With RK_STANDIN_NODE_IMAGE set (an image in
+# the user's store, e.g. the tests' busybox) they are real rootless Podman containers, made, stopped, started and
+# removed with the real podman; otherwise they are records in $RK_STANDIN_STATE/podman-containers.json that the
+# podman stand-in in node/ answers `ps`, `start`, `stop`, `inspect` and `cp` for (as root, where rootless Podman
+# cannot run). Every real tool names and labels its nodes as the callers pass here (kind: providers/podman/
+# provision.go @cda67ef; minikube: pkg/drivers/kic/oci/oci.go @c93a4cb; podman-compose: podman_compose.py @0f6537e).
+NODE_IMAGE_ENV = "RK_STANDIN_NODE_IMAGE"
+# a node that ends on podman's SIGTERM at once (a kind node's systemd does on its stop signal)
+NODE_COMMAND = ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"]
+SIM_ADDRESS_BASE = "10.89.0."  # podman's default network for a new network (kind issue #3071: "+1" per start)
+
+
+def real_podman() -> Optional[str]:
+    """The real podman on PATH (not the stand-in in node/)."""
+    here = (Path(__file__).resolve().parent / "node").resolve()
+    for folder in os.environ.get("PATH", "").split(os.pathsep):
+        candidate = Path(folder) / "podman"
+        try:
+            if folder and Path(folder).resolve() != here and candidate.is_file() and os.access(candidate, os.X_OK):
+                return str(candidate)
+        except OSError:  # a folder this user may not read
+            continue
+    return None
+
+
+def _podman(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run([real_podman() or "podman", *args], capture_output=True, text=True, timeout=120)
+    if check and result.returncode != 0:
+        standin_lib.emit(stderr=f"stand-in: podman {' '.join(args)} failed: {result.stderr}", code=99)
+    return result
+
+
+def _sim_path() -> Path:
+    return standin_lib.state_dir() / "podman-containers.json"
+
+
+def sim_containers() -> dict:
+    return standin_lib.load_json(_sim_path(), {})
+
+
+def save_sim_containers(data: dict) -> None:
+    standin_lib.save_json(_sim_path(), data)
+
+
+def real_nodes() -> bool:
+    return bool(os.environ.get(NODE_IMAGE_ENV))
+
+
+def create_containers(labelled: Dict[str, Dict[str, str]], var_volumes: Optional[Dict[str, str]] = None) -> None:
+    """Create and start node containers {name: labels}. Each real tool keeps a node's /var in a volume, so it
+    outlives the container: var_volumes {name: volume} ("" = kind's: `podman volume create --label NODE=true`,
+    providers/podman/provision.go createAnonymousVolume @cda67ef)."""
+    if real_nodes():
+        for name, labels in labelled.items():
+            args = ["run", "--detach", "--name", name, "--hostname", name]
+            for key, value in labels.items():
+                args += ["--label", f"{key}={value}"]
+            volume = (var_volumes or {}).get(name)
+            if volume == "":
+                volume = _podman("volume", "create", "--label", f"{name}=true").stdout.strip()
+            if volume:
+                args += ["--volume", f"{volume}:/var"]
+            _podman(*args, os.environ[NODE_IMAGE_ENV], *NODE_COMMAND)
+        return
+    data = sim_containers()
+    for name, labels in labelled.items():
+        address = f"{SIM_ADDRESS_BASE}{len(data) + 1}"
+        data[name] = {"labels": labels, "state": "running", "address": address, "old_address": address}
+    save_sim_containers(data)
+
+
+def remove_containers(names: List[str], volumes: List[str] = (), labelled_volumes: bool = False) -> None:
+    """Remove node containers, then the VOLUMES named (or, labelled_volumes, kind's: those labelled NODE=true)."""
+    if real_nodes():
+        if names:
+            _podman("rm", "--force", "--ignore", "--volumes", "--time", "0", *names, check=False)
+        found = list(volumes)
+        for name in names if labelled_volumes else ():
+            found += _podman("volume", "ls", "--filter", f"label={name}=true", "--quiet", check=False).stdout.split()
+        if found:
+            _podman("volume", "rm", "--force", *found, check=False)
+        return
+    data = sim_containers()
+    for name in names:
+        data.pop(name, None)
+    save_sim_containers(data)
+
+
+def container_state(name: str) -> Optional[str]:
+    """Podman's state of the container, None when it does not exist."""
+    if real_nodes():
+        result = _podman("container", "inspect", "--format", "{{.State.Status}}", name, check=False)
+        return result.stdout.strip() if result.returncode == 0 else None
+    found = sim_containers().get(name)
+    return found["state"] if found else None
+
+
+def set_states(names: List[str], state: str) -> None:
+    """Start (state "running") or stop ("exited") node containers."""
+    if real_nodes():
+        if names:
+            _podman("start" if state == "running" else "stop", *(["--time", "10"] if state != "running" else []), *names)
+        return
+    data = sim_containers()
+    readdress = scenario("podman", "readdress", "no") == "yes"
+    for name in names:
+        node = data[name]
+        if state == "running" and node["state"] != "running":
+            if readdress:  # a new address at each start, as podman gives (kind issues #2272, #3071)
+                node["address"] = f"{SIM_ADDRESS_BASE}{int(node['address'].rsplit('.', 1)[1]) + 10}"
+            node["old_address"] = node["address"]  # kind's entrypoint writes /kind/old-ipv4 at every boot
+        node["state"] = state
+    save_sim_containers(data)
+
+
+def register_api_server(kubeconfig_text: str, control_plane: str) -> None:
+    """Which node container serves the API server of a kubeconfig (the kubectl stand-in asks it)."""
+    import yaml
+
+    try:
+        server = yaml.safe_load(kubeconfig_text)["clusters"][0]["cluster"]["server"]
+    except (TypeError, KeyError, IndexError):
+        return
+    path = standin_lib.state_dir() / "api-servers.json"
+    servers = standin_lib.load_json(path, {})
+    servers.setdefault(server, [])
+    if control_plane not in servers[server]:
+        servers[server].append(control_plane)
+    standin_lib.save_json(path, servers)
+
+
+def api_server_down(server: str) -> bool:
+    """True when every node container registered for SERVER exists but none runs (a stopped cluster)."""
+    servers = standin_lib.load_json(standin_lib.state_dir() / "api-servers.json", {})
+    nodes = servers.get(server) or []
+    states = [container_state(n) for n in nodes]
+    known = [s for s in states if s is not None]
+    return bool(known) and all(s != "running" for s in known)

@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Set, Tuple
 
-from . import paths
+from . import image_progress, paths
 from .errors import UsageError
 
 if TYPE_CHECKING:
@@ -236,7 +236,7 @@ def load(driver: "Driver", cluster: str, refs: List[str], podman=None,
             report.images.append(ImageResult(ref, image.id, "skipped", SKIPPED))
             continue
         archive = archive_path(ref)
-        podman.save(ref, str(archive))
+        podman.save(ref, str(archive), on_line=image_progress.CopyProgress())  # podman prints a line per layer
         try:
             driver.load_image(cluster, archive)
         finally:

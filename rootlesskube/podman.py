@@ -253,9 +253,10 @@ class Podman:
         found = json.loads(self.call("image", "inspect", image_ref(ref)).stdout or "[]")
         return found[0] if found else {}
 
-    def save(self, ref: str, archive: str, timeout: float = 900) -> None:
+    def save(self, ref: str, archive: str, timeout: float = 900, on_line=None) -> None:
         """Write a docker-archive (what `kind load image-archive` reads) to a real file."""
-        self.call("save", "--format", "docker-archive", "--output", str(archive), image_ref(ref), timeout=timeout)
+        self.call("save", "--format", "docker-archive", "--output", str(archive), image_ref(ref), timeout=timeout,
+                  on_line=on_line)
 
     def import_(self, archive: str, ref: str, timeout: float = 900) -> None:
         self.call("import", str(archive), image_ref(ref), timeout=timeout)

@@ -232,6 +232,9 @@ SWITCHES = [
     ("doctor", "--user", "{}"), ("doctor", "--host-root", "{}"),
     ("export", "butane", "--user", "{}"), ("export", "butane", "--ssh-key", "{}"),
     ("pmm", "deploy", "-n", "{}"), ("pmm", "verify", "--cluster", "{}"),
+    ("pmm", "deploy", "--wait", "{}"), ("pmm", "deploy", "--image-archive", "{}"), ("pmm", "verify", "--kubeconfig", "{}"),
+    ("export", "butane", "-o", "{}"), ("export", "systemd-unit", "--pmm", "--data-dir", "{}"),
+    ("export", "systemd-unit", "--pmm", "-o", "{}"),
 ]
 
 
@@ -264,6 +267,13 @@ SPECIFIC = [
     (("run", "{}", "--dry-run"), st.sampled_from(["x" * 5000 + ".yaml", "missing.yaml", "no-such-recipe", "sub"])),
     (("run", "--junit", "{}", "--dry-run"), st.sampled_from(["sub", "/dev/full"])),
     (("verify", "--pid", "1", "--user", "{}"), st.sampled_from(["Bad", "a" * 40, "-x"])),
+    (("pmm", "deploy", "--wait", "{}"), st.sampled_from(["9" * 400 + "h", "999999999h", "0s", "25h", " 90s", "1.5m"])),
+    (("pmm", "deploy", "--image-archive", "{}"), st.sampled_from(["missing.tar", "sub", "/dev/zero"])),
+    (("pmm", "verify", "--kubeconfig", "{}"), st.sampled_from(["missing.yaml", "sub", "/dev/zero"])),
+    (("export", "butane", "--ssh-key", "{}"), st.sampled_from(["missing.pub", "sub", "/dev/zero", "p.yaml"])),
+    (("export", "cloud-init", "-o", "{}"), st.sampled_from(["missing/out.yaml", "sub", "/dev/full", "sub/"])),
+    (("export", "systemd-unit", "--pmm", "--data-dir", "{}"), st.sampled_from(["relative", "%h", "/a b", "~/x"])),
+    (("export", "systemd-unit", "--pmm", "-o", "{}"), st.sampled_from(["p.yaml/sub", "/dev/full", "x.service"])),
 ]
 
 

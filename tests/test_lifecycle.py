@@ -99,9 +99,11 @@ def test_kind_multi_node_with_new_addresses_is_refused_with_the_way_back(cli, st
     assert code == 1
     assert ("error: the nodes of the multi-node kind cluster 'rk-dev' came back with new addresses "
             "(rk-dev-control-plane 10.89.0.1 -> 10.89.0.11; rk-dev-worker 10.89.0.2 -> 10.89.0.12); kind cannot bring "
-            "such a cluster back on Podman (kind issues #2272, #3190, #3473)") in err
+            "such a cluster back on Podman (kind issues #2272, #3190, #3473), so they were stopped again") in err
     assert "hint: the fastest safe way back: `rootlesskube up --name rk-dev --recreate`" in err
     assert cluster.load_record("rk-dev").state == "stopped"
+    assert containers(standins) == {"rk-dev-control-plane": "exited", "rk-dev-worker": "exited"}
+    assert status_row(cli, "rk-dev")["lifecycle"] == "stopped"
 
 
 def test_kind_multi_node_with_the_same_addresses_starts(cli, standins):
@@ -203,3 +205,19 @@ def test_status_says_when_podman_cannot_tell(cli, standins, monkeypatch):
     assert (row["lifecycle"], row["containers"]) == ("unknown", [])
     assert row["detail"] == ("could not ask Podman for the node containers: podman ps failed: Error: cannot re-exec "
                              "process")
+
+
+@pytest.mark.parametrize("args", [
+    ("stop", "--name", "Bad"), ("stop", "--name", "a/b"), ("stop", "--name", ""), ("stop", "--name", "rk\n"),
+    ("start", "--name", "Bad"), ("start", "--name", ".."), ("start", "--name", "a" * 64), ("start", "--wait", "-1"),
+    ("export", "systemd-unit", "--cluster", "Bad"), ("export", "systemd-unit", "--cluster", "a\x1b"),
+])
+def test_bad_names_are_refused_before_any_command_or_file(cli, standins, tmp_path, monkeypatch, args):
+    monkeypatch.chdir(tmp_path)
+    before = sorted(str(p) for p in tmp_path.rglob("*"))
+    code, out, err = cli(*args)
+    lines = err.splitlines()
+    assert code == 2, err
+    assert lines[0].startswith("error: ") and len(lines) <= 2 and out == ""
+    assert standins.calls() == []
+    assert sorted(str(p) for p in tmp_path.rglob("*")) == before

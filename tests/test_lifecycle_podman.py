@@ -74,11 +74,29 @@ class World:
         assert result.returncode == 0, result.stderr
         return json.loads(result.stdout)[0]
 
+    def write_data(self) -> None:
+        """A file in every node's /var, the folder each tool keeps in a volume."""
+        for node in self.states():
+            self.user.podman("exec", node, "sh", "-c", f"echo {node} > /var/rk-kept")
+
+    def data(self) -> dict:
+        return {node: self.user.podman("exec", node, "cat", "/var/rk-kept", check=False).stdout.strip()
+                for node in self.states()}
+
+    def volumes(self) -> list:
+        listed = self.user.podman("volume", "ls", "--format", "{{.Name}}").stdout.split()
+        labelled = [v for node in NODES[self.driver](self.name, self) for v in self.user.podman(
+            "volume", "ls", "--filter", f"label={node}=true", "--quiet").stdout.split()]
+        return sorted({v for v in listed if self.name in v} | set(labelled))
+
     def cleanup(self) -> None:
         self.cli("down", "--name", self.name, "--force")
         leftovers = sorted(self.states())
         if leftovers:
             self.user.podman("rm", "--force", "--time", "0", *leftovers, check=False)
+        volumes = self.volumes()
+        if volumes:
+            self.user.podman("volume", "rm", "--force", *volumes, check=False)
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
@@ -95,6 +113,8 @@ def test_stop_start_and_a_reboot_with_real_containers(world):
     nodes = NODES[world.driver](world.name, world)
     assert world.states() == {n: "running" for n in nodes}
     assert world.status()["lifecycle"] == "running"
+    world.write_data()
+    kept = {n: n for n in nodes}
 
     stopped = world.cli("stop", "--name", world.name)
     assert stopped.returncode == 0, stopped.stderr
@@ -108,6 +128,7 @@ def test_stop_start_and_a_reboot_with_real_containers(world):
     assert world.states() == {n: "running" for n in nodes}
     row = world.status()
     assert (row["lifecycle"], row["ready"]) == ("running", True)
+    assert world.data() == kept  # the data survived the stop (Usernetes: in its node-var volume)
 
     # a reboot: every container of the user stopped, none restarted by Podman
     world.user.podman("stop", "--all", "--time", "10", timeout=180)
@@ -119,6 +140,10 @@ def test_stop_start_and_a_reboot_with_real_containers(world):
     assert world.states() == {n: "running" for n in nodes}
     row = world.status()
     assert (row["lifecycle"], row["ready"]) == ("running", True)
+    assert world.data() == kept
+
+    assert world.cli("down", "--name", world.name).returncode == 0
+    assert (world.states(), world.volumes()) == ({}, [])  # down leaves no container and no volume
 
 
 def test_one_node_stopped_is_degraded_and_start_brings_it_back(podman_user):

@@ -35,9 +35,11 @@ class _VmOptions(Command):
     output = cli.SwitchAttr(["-o", "--output"], str, argname="FILE", help="write to FILE (default: stdout)")
 
     def vm_config(self, quadlet: bool = True):
-        from .. import ui
+        from .. import inputs, ui
         from ..export import vm
 
+        if self.output:  # before any work: nothing is read or rendered for an output that cannot be written
+            inputs.check_output(self.output, "output file (-o)")
         keys = vm.read_ssh_keys(self.ssh_key) if self.ssh_key else ()
         if not keys:
             ui.warn("no --ssh-key: nobody can log in to this VM (it has no password either)")
@@ -137,13 +139,14 @@ class ExportSystemdUnit(Command):
                              hint="--cluster NAME: start your cluster at boot; --pmm: PMM 3 as a rootless Podman unit")
         if self.cluster is not None:
             return self.cluster_unit(systemd_unit)
+        data_dir = _data_dir(self.data_dir)  # every input is checked before podman runs
         out = _output_dir(self.output) if self.output else None
         version = None if self.classic else _local_podman_version()
         use_quadlet = self.quadlet or (not self.classic and systemd_unit.prefer_quadlet(version))
         if self.quadlet and version is not None and not systemd_unit.prefer_quadlet(version):
             ui.warn(systemd_unit.QUADLET_TOO_OLD.format(what=f"this host's Podman ({version})")
                     + "; use --classic here")
-        spec = systemd_unit.pmm_spec(data_dir=_data_dir(self.data_dir), host_port=self.port)
+        spec = systemd_unit.pmm_spec(data_dir=data_dir, host_port=self.port)
         if use_quadlet:
             main_file = (f"~/{systemd_unit.QUADLET_DIR}/pmm-server.container", systemd_unit.quadlet(spec))
         else:
@@ -151,8 +154,10 @@ class ExportSystemdUnit(Command):
         password_file = (f"~/{systemd_unit.USER_UNIT_DIR}/{systemd_unit.PASSWORD_UNIT}", systemd_unit.password_unit())
         files = [main_file, password_file]
         if self.port < 1024:
+            from ..host.fixes import HOST_SETUP  # the root part, installed root-owned (README "Preparing the host")
+
             ui.say(f"port {self.port} needs `sysctl net.ipv4.ip_unprivileged_port_start={self.port}` "
-                   f"(rootlesskube-host-setup apply --unprivileged-port-start {self.port})")
+                   f"({HOST_SETUP} --unprivileged-port-start {self.port})")
         if out is not None:
             for install_path, text in files:
                 target = out / install_path[2:]
@@ -220,6 +225,7 @@ def _output_dir(value: str):
     """-o DIR: a directory (created when missing), not a unit file name."""
     from pathlib import Path
 
+    from .. import inputs
     from ..errors import UsageError
 
     out = Path(value).expanduser()
@@ -227,6 +233,7 @@ def _output_dir(value: str):
         raise UsageError(f"-o {value} names a file; -o takes a directory that gets each file in its manager's subpath",
                          hint="-o ~ installs for this user (~/.config/containers/systemd/, ~/.config/systemd/user/); "
                               "-o DIR writes the same subpaths under DIR")
+    inputs.check_output_dir(str(out), "output folder (-o)")
     return out
 
 

@@ -8,18 +8,23 @@ from plumbum import cli
 
 from . import Command, Group
 
-_DURATION = re.compile(r"^(\d+)(s|m|h)?$")
-_UNITS = {None: 1, "s": 1, "m": 60, "h": 3600}
+_DURATION = re.compile(r"([0-9]{1,6})([smh]?)")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600}
+MAX_WAIT = 24 * 3600.0
+"""The longest --wait (a day): a PMM pod that is not Ready by then will not become so."""
 
 
 class Duration:
-    """`90`, `90s`, `10m`, `1h` as seconds (plumbum turns the ValueError into a usage error)."""
+    """`90`, `90s`, `10m`, `1h` as seconds, 1 s to a day (plumbum turns the ValueError into a usage error)."""
 
     def __call__(self, text: str) -> float:
-        match = _DURATION.match(text.strip())
+        match = _DURATION.fullmatch(text)
         if not match:
-            raise ValueError(f"{text!r} is not a duration; use e.g. 90s, 10m or 1h")
-        return float(int(match.group(1)) * _UNITS[match.group(2)])
+            raise ValueError(f"{text[:40]!r} is not a duration; use e.g. 90s, 10m or 1h")
+        seconds = float(int(match.group(1)) * _UNITS[match.group(2)])
+        if not 1 <= seconds <= MAX_WAIT:
+            raise ValueError(f"{text!r} is not between 1s and 24h")
+        return seconds
 
     def __repr__(self) -> str:
         return "a duration such as 90s, 10m or 1h"
@@ -46,11 +51,21 @@ class _PmmCommand(Command):
 
         return DEFAULT_NAMESPACE
 
-    def target(self):
+    def check_inputs(self) -> None:
+        """Every switch, before the cluster is asked anything (empty values are refused by Command)."""
+        from .. import inputs
         from ..names import dns1123_label
-        from ..workloads.target import resolve
 
         dns1123_label(self.ns, "namespace")
+        if self.cluster is not None:
+            dns1123_label(self.cluster, "cluster name")
+        if self.kubeconfig is not None:
+            inputs.read_bytes(self.kubeconfig, "kubeconfig")  # a regular, readable file of bounded size
+
+    def target(self):
+        from ..workloads.target import resolve
+
+        self.check_inputs()
         return resolve(self.cluster, self.kubeconfig)
 
 
@@ -111,6 +126,15 @@ class PmmDeploy(_PmmCommand):
             from ..podman import image_ref
 
             image_ref(self.image)
+        if self.image_archive is not None:
+            from .. import inputs
+
+            try:
+                inputs.check_readable(self.image_archive, "image archive")
+            except inputs.InputError as exc:
+                raise UsageError(str(exc), hint="write one with `podman save --format docker-archive -o FILE "
+                                                "IMAGE`") from None
+        self.check_inputs()
         options = DeployOptions(namespace=self.ns, version=int(self.pmm_version), image=self.image,
                                 image_archive=self.image_archive, storage=self.storage,
                                 wait_seconds=DEFAULT_WAIT if self.wait is None else self.wait, expect_failure=self.expect_failure)

@@ -22,12 +22,14 @@ from typing import Optional, Tuple
 
 from .. import tools
 from ..errors import HostNotReady, RootlesskubeError
+from ..host.check_tools import MIN_TOOL
+from ..host.context import VERSION_LINE, version_tuple
 from ..run import CommandError, run, which
 
-MINIMUM = (1, 0, 6)  # 1.0.3 (Debian 12) fails on Usernetes' compose file: "missing networks: default"
+# the doctor's minimum and its reason (1.0.3, Debian 12's, fails on Usernetes' compose file)
+MINIMUM_TEXT, TOO_OLD_WHY = MIN_TOOL["podman-compose"]
+MINIMUM = version_tuple(MINIMUM_TEXT)
 INSTALL_HINT = "run `rootlesskube tools install podman-compose` (a pinned podman-compose in rootlesskube's data directory)"
-# 1.0.6 and later print "podman-compose version 1.6.0"; 1.0.3 prints "podman-composer version  1.0.3"
-_VERSION_LINE = re.compile(r"^podman-composer? version\s+(\d+)\.(\d+)\.(\d+)\S*\s*$", re.MULTILINE)
 _NORM = re.compile(r"[^-_a-z0-9]")
 
 
@@ -41,9 +43,10 @@ def node_container(checkout: Path) -> str:
     return f"{project_name(checkout)}_node_1"
 
 
-def parse_version(text: str) -> Optional[Tuple[int, int, int]]:
-    match = _VERSION_LINE.search(text)
-    return tuple(int(g) for g in match.groups()) if match else None  # type: ignore[return-value]
+def parse_version(text: str) -> Optional[Tuple[int, ...]]:
+    """podman-compose's own version line, as the doctor reads it (1.0.3 prints podman's version first)."""
+    match = VERSION_LINE["podman-compose"].search(text)
+    return version_tuple(match.group(1)) if match else None
 
 
 def find() -> str:
@@ -62,7 +65,7 @@ def find() -> str:
         raise RootlesskubeError(f"could not read the version of {path} from `podman-compose version`",
                                 hint=INSTALL_HINT)
     if version < MINIMUM:
-        found, needed = ".".join(map(str, version)), ".".join(map(str, MINIMUM))
-        raise HostNotReady(f"{path} is podman-compose {found}; Usernetes needs {needed} or newer "
-                           f"({found} cannot parse Usernetes' docker-compose.yaml)", hint=INSTALL_HINT)
+        found = ".".join(map(str, version))
+        raise HostNotReady(f"{path} is podman-compose {found}; Usernetes needs {MINIMUM_TEXT} or newer "
+                           f"({TOO_OLD_WHY})", hint=INSTALL_HINT)
     return path

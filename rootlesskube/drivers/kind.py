@@ -215,9 +215,11 @@ class KindDriver(Driver):
         moved = [f"{node} {old} -> {new}" for node, old in before.items()
                  if old and (new := self._address(node)) and new != old]
         if moved:
+            self.stop(name)  # never left running half-working: `status` says stopped, not running
             raise RootlesskubeError(
                 f"the nodes of the multi-node kind cluster {name!r} came back with new addresses ({'; '.join(moved)}); "
-                "kind cannot bring such a cluster back on Podman (kind issues #2272, #3190, #3473)",
+                "kind cannot bring such a cluster back on Podman (kind issues #2272, #3190, #3473), so they were "
+                "stopped again",
                 hint=f"the fastest safe way back: `rootlesskube up --name {name} --recreate` (the node image and your "
                      "images stay in your Podman store, so nothing is downloaded again; the workloads are lost)")
 
@@ -274,7 +276,10 @@ class KindDriver(Driver):
         if not archive.is_file():
             raise RootlesskubeError(f"the image archive {archive} does not exist",
                                     hint="write it with `podman save --format docker-archive -o FILE IMAGE`")
-        self._kind("load", "image-archive", str(archive), "--name", name, timeout=900)
+        from ..image_progress import ReadProgress
+
+        with ReadProgress(archive):  # kind prints nothing while it loads: the bar is how far it has read
+            self._kind("load", "image-archive", str(archive), "--name", name, timeout=900)
 
     def held_images(self, name: str) -> Dict[str, Set[str]]:
         """What every node's containerd holds, asked in the node as kind does (`crictl`, nodeutils.ImageID)."""

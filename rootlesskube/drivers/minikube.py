@@ -195,7 +195,10 @@ class MinikubeDriver(Driver):
             raise RootlesskubeError(f"the image archive {archive} does not exist",
                                     hint="write it with `podman save --format docker-archive -o FILE IMAGE`")
         # an absolute path makes minikube read the tarball, not the docker daemon (contracts §2.8)
-        result = self._minikube(name, "image", "load", str(archive), timeout=900, check=False)
+        from ..image_progress import ReadProgress
+
+        with ReadProgress(archive):  # minikube prints nothing while it loads: the bar is how far it has read
+            result = self._minikube(name, "image", "load", str(archive), timeout=900, check=False)
         if result.returncode != 0:
             raise self._error(f"minikube could not load {archive}", result)
 

@@ -323,7 +323,10 @@ class UsernetesDriver(Driver):
                                     hint="write it with `podman save --format docker-archive -o FILE IMAGE`")
         node = self.node_containers(name)[0]
         podman = Podman()
-        podman.call("cp", str(archive), f"{node}:/tmp/rootlesskube-image.tar", timeout=900)
+        from ..image_progress import ReadProgress
+
+        with ReadProgress(archive):  # `podman cp` prints nothing: the bar is how far it has read
+            podman.call("cp", str(archive), f"{node}:/tmp/rootlesskube-image.tar", timeout=900)
         podman.call("exec", node, "ctr", "--namespace=k8s.io", "images", "import",
                     "/tmp/rootlesskube-image.tar", timeout=900)
 

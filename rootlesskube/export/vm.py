@@ -10,10 +10,9 @@ import binascii
 import re
 import struct
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import List, Optional, Tuple
 
-from .. import __version__
+from .. import __version__, inputs
 from ..errors import UsageError
 from ..names import user_name
 from . import host_files, systemd_unit
@@ -34,7 +33,8 @@ ROOTLESSKUBE_BIN = f"{VENV}/bin/rootlesskube"
 PIP_REQUIREMENT = f"rootlesskube=={__version__}"
 RECIPE_DRIVER = "kind"  # the tools a VM can install itself: kind and kubectl are pinned (`tools install`)
 
-_DEVICE = re.compile(r"^/dev/[A-Za-z0-9][A-Za-z0-9._:+@/-]*$")
+_DEVICE = re.compile(r"/dev/[A-Za-z0-9][A-Za-z0-9._:+@/-]*")
+SSH_KEYS_LIMIT = 64 * 1024  # an authorized_keys file of a few hundred keys; a public key is under 1 KiB
 SSH_KEY_TYPES = ("ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
                  "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com")
 
@@ -79,7 +79,7 @@ class VmConfig:
 
 def data_device(value: str) -> str:
     """An absolute /dev path (a disk, not a partition: the config partitions it)."""
-    if not _DEVICE.match(value or "") or "/../" in value or value.endswith("/.."):
+    if not _DEVICE.fullmatch(value or "") or "/../" in value or value.endswith("/.."):
         raise UsageError(f"{value!r} is not a device path",
                          hint="give the data disk as an absolute /dev path, e.g. /dev/vdb or /dev/disk/by-id/...")
     return value
@@ -88,10 +88,9 @@ def data_device(value: str) -> str:
 def read_ssh_keys(path: str) -> Tuple[str, ...]:
     """The public keys in an authorized_keys-style file; a private key or anything else is refused."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read the SSH key file {path}: {exc}",
-                         hint="give the public key file, e.g. ~/.ssh/id_ed25519.pub") from None
+        text = inputs.read_text(path, "SSH public key", limit=SSH_KEYS_LIMIT)
+    except inputs.InputError as exc:
+        raise UsageError(str(exc), hint="give the public key file, e.g. ~/.ssh/id_ed25519.pub") from None
     if "PRIVATE KEY" in text:
         raise UsageError(f"{path} is a private key; it must never leave this machine",
                          hint="give the public key instead (the same name with .pub)")

@@ -22,7 +22,7 @@ def _check_file(ctx: Context, check_id: str, host_path: str, own_id: int) -> Che
     mine = subids.entries_for(entries, user, ctx.user.uid)
     real = users.real_ids(ctx.view)
     new_range = fixes.subids(user, subids.free_range(entries, subids.MIN_COUNT, real_ids=real), subids.MIN_COUNT)
-    garbage = ("; " + "; ".join(problems)) if problems else ""
+    garbage = _garbage(problems)
     if not mine:
         return CheckResult(check_id, FAIL, title,
                            f"no entry for {user} (by name or uid {ctx.user.uid}) in {host_path}{garbage}", new_range)
@@ -52,6 +52,18 @@ def _check_file(ctx: Context, check_id: str, host_path: str, own_id: int) -> Che
                            f"as root: correct or delete the lines named above in {host_path} "
                            "(each line is OWNER:START:COUNT)")
     return CheckResult(check_id, PASS, title, detail)
+
+
+SHOWN_PROBLEMS = 3
+
+
+def _garbage(problems: List[str]) -> str:
+    """The first few bad lines for the detail (a garbage file of a million lines stays one short line)."""
+    if not problems:
+        return ""
+    more = len(problems) - SHOWN_PROBLEMS
+    shown = [p if len(p) <= 200 else p[:197] + "..." for p in problems[:SHOWN_PROBLEMS]]  # one huge line, too
+    return "; " + "; ".join(shown) + (f"; and {more} more bad lines" if more > 0 else "")
 
 
 @produces(ids.SUBUID)

@@ -387,8 +387,8 @@ def lab_clusters(base: ClusterSpec, lab: Lab) -> List[ClusterSpec]:
     roster_path = Path(lab.roster)
     if not roster_path.is_file():
         raise UsageError(f"the lab roster {roster_path.resolve()} does not exist",
-                         hint="`rootlesskube-host-setup lab --users a,b,c --roster FILE` writes it; run from its "
-                              "folder or give its path in the recipe's lab.roster")
+                         hint="`sudo /usr/local/sbin/rootlesskube-host-setup lab --users a,b,c --roster FILE` writes "
+                              "it; run from its folder or give its path in the recipe's lab.roster")
     rows = read_roster(roster_path)
     me = pwd.getpwuid(os.getuid()).pw_name
     rows = [row for row in rows if row.user == me] or rows
@@ -406,7 +406,7 @@ def lab_clusters(base: ClusterSpec, lab: Lab) -> List[ClusterSpec]:
                              usernetes_ports=usernetes_ports(row, width) if base.driver == "usernetes" else ()))
     if not specs:
         raise UsageError(f"the lab roster {roster_path} lists no users",
-                         hint="`rootlesskube-host-setup lab --users a,b,c` adds them")
+                         hint="`sudo /usr/local/sbin/rootlesskube-host-setup lab --users a,b,c` adds them")
     return specs
 
 

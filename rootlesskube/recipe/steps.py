@@ -404,14 +404,11 @@ def _target(step: PlannedStep, timeout: float):
 
 def _apply_manifests(kubectl, workload: Workload) -> Optional[str]:
     """None when every file was applied; the admission error when Pod Security rejected one."""
+    from ..inputs import read_text
     from ..run import CommandError
 
     for file in workload.files:
-        try:
-            text = Path(file).read_text()
-        except OSError as exc:
-            raise RootlesskubeError(f"cannot read the manifest {file}: {exc}",
-                                    hint="fix the path in the recipe (relative to the recipe file)") from None
+        text = read_text(file, "manifest")  # a regular file of bounded size: a FIFO cannot hang the run
         try:
             kubectl.apply(text, namespace=workload.namespace)
         except CommandError as exc:

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, List, Optional, Tuple
 
-from .. import ui
+from .. import image_progress, ui
 from ..errors import RootlesskubeError, UsageError, VerificationFailed
 from ..kube import Kubectl, warnings
 from ..names import dns1123_label
@@ -153,6 +154,12 @@ def prepare_image(target: Target, options: DeployOptions) -> str:
     return f"{done}; loaded into cluster {target.cluster}"
 
 
+def _prepare_image_shown_in(thread: int, target: Target, options: DeployOptions) -> str:
+    """prepare_image in the worker, its layer and MiB bars shown in the main thread's step."""
+    with image_progress.shown_in(thread):
+        return prepare_image(target, options)
+
+
 def apply(kubectl: Kubectl, objects: List[dict], namespace: str, report: DeployReport) -> List[str]:
     """Apply through stdin; returns the server's warnings (without `Warning: `)."""
     result = kubectl.apply(json.dumps(pmm.as_list(objects, namespace)), namespace=namespace)
@@ -278,7 +285,7 @@ def deploy(target: Target, options: DeployOptions) -> DeployReport:
                 hint=f"`kubectl -n {ns} delete secret {pmm.SECRET}` and deploy again (a new password is generated)")
         report.notes.append(f"Secret {pmm.SECRET} exists: its password is kept")
     with ThreadPoolExecutor(max_workers=1) as pool:
-        image = pool.submit(prepare_image, target, options)
+        image = pool.submit(_prepare_image_shown_in, threading.get_ident(), target, options)
         with ui.step("apply the admin password Secret and the Service"):
             objects = pmm.pmm3_objects(options.image_ref, report.storage, password)
             apply(kubectl, objects[:-1], ns, report)

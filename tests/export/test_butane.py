@@ -221,6 +221,6 @@ def test_a_bad_ssh_key_file_is_refused_with_the_reason(tmp_path, text, message):
 
 
 def test_a_missing_ssh_key_file_is_a_usage_error(tmp_path):
-    with pytest.raises(UsageError, match="cannot read the SSH key file") as exc:
+    with pytest.raises(UsageError, match="missing.pub: no such SSH public key$") as exc:
         vm.read_ssh_keys(str(tmp_path / "missing.pub"))
     assert exc.value.hint == "give the public key file, e.g. ~/.ssh/id_ed25519.pub"

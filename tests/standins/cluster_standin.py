@@ -153,13 +153,20 @@ def real_nodes() -> bool:
     return bool(os.environ.get(NODE_IMAGE_ENV))
 
 
-def create_containers(labelled: Dict[str, Dict[str, str]]) -> None:
-    """Create and start node containers {name: labels}."""
+def create_containers(labelled: Dict[str, Dict[str, str]], var_volumes: Optional[Dict[str, str]] = None) -> None:
+    """Create and start node containers {name: labels}. Each real tool keeps a node's /var in a volume, so it
+    outlives the container: var_volumes {name: volume} ("" = kind's: `podman volume create --label NODE=true`,
+    providers/podman/provision.go createAnonymousVolume @cda67ef)."""
     if real_nodes():
         for name, labels in labelled.items():
             args = ["run", "--detach", "--name", name, "--hostname", name]
             for key, value in labels.items():
                 args += ["--label", f"{key}={value}"]
+            volume = (var_volumes or {}).get(name)
+            if volume == "":
+                volume = _podman("volume", "create", "--label", f"{name}=true").stdout.strip()
+            if volume:
+                args += ["--volume", f"{volume}:/var"]
             _podman(*args, os.environ[NODE_IMAGE_ENV], *NODE_COMMAND)
         return
     data = sim_containers()
@@ -169,10 +176,16 @@ def create_containers(labelled: Dict[str, Dict[str, str]]) -> None:
     save_sim_containers(data)
 
 
-def remove_containers(names: List[str]) -> None:
+def remove_containers(names: List[str], volumes: List[str] = (), labelled_volumes: bool = False) -> None:
+    """Remove node containers, then the VOLUMES named (or, labelled_volumes, kind's: those labelled NODE=true)."""
     if real_nodes():
         if names:
-            _podman("rm", "--force", "--ignore", "--time", "0", *names, check=False)
+            _podman("rm", "--force", "--ignore", "--volumes", "--time", "0", *names, check=False)
+        found = list(volumes)
+        for name in names if labelled_volumes else ():
+            found += _podman("volume", "ls", "--filter", f"label={name}=true", "--quiet", check=False).stdout.split()
+        if found:
+            _podman("volume", "rm", "--force", *found, check=False)
         return
     data = sim_containers()
     for name in names:

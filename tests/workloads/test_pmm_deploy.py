@@ -146,7 +146,7 @@ class UserImageStore:
         self.calls.append(("pull", ref))
         self.images.add(ref)
 
-    def save(self, ref, archive, timeout=900):
+    def save(self, ref, archive, timeout=900, on_line=None):
         self.calls.append(("save", ref))
         Path(archive).write_bytes(b"docker-archive of " + ref.encode())
 
@@ -322,7 +322,7 @@ def test_bad_input_is_a_clear_error(cli, world, archive, tmp_path):
     code, _, err = cli("pmm", "deploy", "--cluster", "rk-pmm", "--namespace", "Bad_NS")
     assert code == 2 and "error: the namespace 'Bad_NS' is not a valid DNS-1123 label" in err
     code, _, err = cli("pmm", "deploy", "--cluster", "rk-pmm", "--image-archive", str(tmp_path / "none.tar"))
-    assert code == 2 and f"error: the image archive {tmp_path / 'none.tar'} does not exist" in err
+    assert code == 2 and f"error: {tmp_path / 'none.tar'}: no such image archive" in err
     code, _, err = cli("pmm", "deploy", "--expect-failure")
     assert code == 2 and "--expect-failure" in err
     code, _, err = cli("pmm", "deploy", "--cluster", "nope")

@@ -73,4 +73,29 @@ def cli(capsys):
     return invoke
 
 
+@pytest.fixture
+def terminal(monkeypatch):
+    """ui's stderr console as a 100-column colour terminal writing into a buffer (what a person sees)."""
+    import io
+
+    from rich.console import Console
+
+    from rootlesskube import ui
+
+    buffer = io.StringIO()
+    fake = Console(file=buffer, force_terminal=True, width=100, color_system="standard", highlight=False)
+    monkeypatch.setattr(ui, "plain", lambda: False)
+    monkeypatch.setattr(ui, "console", lambda stderr=True: fake)
+    return buffer
+
+
+@pytest.fixture
+def checkout(tmp_path):
+    """A Usernetes checkout folder for the `make` stand-in, which plays the real Makefile."""
+    folder = tmp_path / "usernetes"
+    folder.mkdir()
+    (folder / "Makefile").write_text("# stand-in checkout: the `make` stand-in plays the real Makefile\n")
+    return folder
+
+
 from tests.podman_env import podman_user  # noqa: E402,F401  (fixture for tests marked `podman`)

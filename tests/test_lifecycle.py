@@ -146,14 +146,6 @@ def test_minikube_stop_and_start_are_rootless_with_the_private_kubeconfig(cli, s
     assert status_row(cli, "rk-mk")["lifecycle"] == "running"
 
 
-@pytest.fixture
-def checkout(tmp_path):
-    folder = tmp_path / "usernetes"
-    folder.mkdir()
-    (folder / "Makefile").write_text("# stand-in checkout: the `make` stand-in plays the real Makefile\n")
-    return folder
-
-
 def test_usernetes_stop_is_make_down_and_start_make_up_with_the_same_ports(cli, standins, checkout):
     assert cli("up", "--driver", "usernetes", "--name", "u7s", "--usernetes-dir", checkout,
                "--api-port", "16443", "--port-etcd", "12379")[0] == 0

@@ -10,21 +10,10 @@ import time
 from pathlib import Path
 
 import pytest
-from rich.console import Console
 
 from rootlesskube import ui
 from rootlesskube.image_progress import CopyProgress, archive_layers
 from rootlesskube.run import run
-
-
-@pytest.fixture
-def terminal(monkeypatch):
-    """ui's stderr console as a 100-column colour terminal writing into a buffer."""
-    buffer = io.StringIO()
-    fake = Console(file=buffer, force_terminal=True, width=100, color_system="standard", highlight=False)
-    monkeypatch.setattr(ui, "plain", lambda: False)
-    monkeypatch.setattr(ui, "console", lambda stderr=True: fake)
-    return buffer
 
 
 def test_a_running_step_shows_a_spinner_its_elapsed_time_and_the_tools_latest_line(terminal):

@@ -11,14 +11,6 @@ from rootlesskube import cluster
 from tests.conftest import STANDINS
 
 
-@pytest.fixture
-def checkout(tmp_path):
-    folder = tmp_path / "usernetes"
-    folder.mkdir()
-    (folder / "Makefile").write_text("# stand-in checkout: the `make` stand-in plays the real Makefile\n")
-    return folder
-
-
 def test_up_runs_the_bootstrap_targets_with_podman_and_ports(cli, standins, checkout):
     code, out, err = cli("up", "--driver", "usernetes", "--name", "u7s", "--usernetes-dir", checkout,
                          "--api-port", "16443")

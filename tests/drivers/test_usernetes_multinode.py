@@ -47,14 +47,6 @@ def require(reason):
 
 
 @pytest.fixture
-def checkout(tmp_path):
-    folder = tmp_path / "usernetes"
-    folder.mkdir()
-    (folder / "Makefile").write_text("# stand-in checkout: the `make` stand-in plays the real Makefile\n")
-    return folder
-
-
-@pytest.fixture
 def second_host():
     require(sshd.missing())
     base = Path(tempfile.mkdtemp(prefix="rk-multinode-"))

@@ -3,14 +3,12 @@ or `podman cp` load it (they print nothing), layers while `podman save` writes i
 
 from __future__ import annotations
 
-import io
 import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
-from rich.console import Console
 
 from rootlesskube import image_progress, ui
 from rootlesskube.image_progress import CopyProgress, ReadProgress
@@ -27,15 +25,6 @@ SLOW_READER = ("import sys, time\n"
                "with open(path, 'rb') as f:\n"
                "    while f.read(1024 * 1024):\n"
                "        time.sleep(0.25)\n")
-
-
-@pytest.fixture
-def terminal(monkeypatch):
-    buffer = io.StringIO()
-    fake = Console(file=buffer, force_terminal=True, width=100, color_system="standard", highlight=False)
-    monkeypatch.setattr(ui, "plain", lambda: False)
-    monkeypatch.setattr(ui, "console", lambda stderr=True: fake)
-    return buffer
 
 
 @pytest.fixture

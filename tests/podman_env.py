@@ -18,7 +18,7 @@ import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List
+from typing import Dict, List, Optional, Sequence
 
 import pytest
 
@@ -110,27 +110,33 @@ def configure_runc(user: PodmanUser) -> None:
         os.chown(path, user.uid, user.gid)
 
 
-def build_busybox_image(user: PodmanUser, image: str = BUSYBOX_IMAGE) -> str:
-    """Import a busybox root filesystem as IMAGE in the user's store (no registry needed)."""
+def build_busybox_image(user: PodmanUser, image: str = BUSYBOX_IMAGE, applets=BUSYBOX_APPLETS,
+                        files: Optional[Dict[str, str]] = None, folders=("tmp", "proc", "sys", "dev", "etc"),
+                        changes: Sequence[str] = ()) -> str:
+    """Import a busybox root filesystem as IMAGE in the user's store (no registry needed).
+
+    files: path in the image -> file on this host to put there; changes: `podman import --change` lines."""
     if user.podman("image", "exists", image, check=False).returncode == 0:
         return image
     with tempfile.TemporaryDirectory() as tmp:
         archive = Path(tmp) / "busybox.tar"
         with tarfile.open(archive, "w") as tar:
             tar.add("/bin/busybox", arcname="bin/busybox")
-            for applet in BUSYBOX_APPLETS:
+            for applet in applets:
                 info = tarfile.TarInfo(f"bin/{applet}")
                 info.type = tarfile.SYMTYPE
                 info.linkname = "busybox"
                 tar.addfile(info)
-            for folder in ("tmp", "proc", "sys", "dev", "etc"):
+            for arcname, source in (files or {}).items():
+                tar.add(source, arcname=arcname)
+            for folder in folders:
                 info = tarfile.TarInfo(folder)
                 info.type = tarfile.DIRTYPE
                 info.mode = 0o1777 if folder == "tmp" else 0o755
                 tar.addfile(info)
         os.chmod(tmp, 0o755)
         os.chmod(archive, 0o644)
-        user.podman("import", str(archive), image)
+        user.podman("import", *[f"--change={change}" for change in changes], str(archive), image)
     return image
 
 

@@ -26,7 +26,7 @@ from rootlesskube import cluster
 from rootlesskube.drivers import compose, usernetes
 from rootlesskube.drivers.base import ClusterSpec
 from tests.conftest import STANDINS
-from tests.podman_env import USER_PYTHON
+from tests.podman_env import USER_PYTHON, build_busybox_image
 
 pytestmark = pytest.mark.podman
 
@@ -36,25 +36,10 @@ NODE_APPLETS = ("sh", "cat", "tar", "sed", "sha256sum", "cut", "grep", "mkdir", 
 
 
 def build_node_image(user) -> None:
-    if user.podman("image", "exists", NODE_IMAGE, check=False).returncode == 0:
-        return
-    with tempfile.TemporaryDirectory() as tmp:
-        archive = Path(tmp) / "node.tar"
-        with tarfile.open(archive, "w") as tar:
-            tar.add("/bin/busybox", arcname="bin/busybox")
-            for applet in NODE_APPLETS:
-                info = tarfile.TarInfo(f"bin/{applet}")
-                info.type, info.linkname = tarfile.SYMTYPE, "busybox"
-                tar.addfile(info)
-            for tool in ("ctr", "crictl"):
-                tar.add(str(STANDINS / "node_tools" / tool), arcname=f"usr/local/bin/{tool}")
-            for folder in ("tmp", "proc", "sys", "dev", "etc", "var/lib"):
-                info = tarfile.TarInfo(folder)
-                info.type, info.mode = tarfile.DIRTYPE, 0o1777 if folder == "tmp" else 0o755
-                tar.addfile(info)
-        os.chmod(tmp, 0o755)
-        os.chmod(archive, 0o644)
-        user.podman("import", "--change", "ENV PATH=/usr/local/bin:/bin", str(archive), NODE_IMAGE)
+    """A node container image: busybox, and the ctr/crictl stand-ins that play its containerd."""
+    tools = {f"usr/local/bin/{tool}": str(STANDINS / "node_tools" / tool) for tool in ("ctr", "crictl")}
+    build_busybox_image(user, NODE_IMAGE, NODE_APPLETS, files=tools,
+                        folders=("tmp", "proc", "sys", "dev", "etc", "var/lib"), changes=["ENV PATH=/usr/local/bin:/bin"])
 
 
 def app_image(user, ref: str) -> str:
